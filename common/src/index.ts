@@ -1,0 +1,3 @@
+export { ConfigError, readChoice, readInteger, readLogLevel, readRequired, readString, logLevels } from './env.ts';
+export type { Env, LogLevel } from './env.ts';
+export { onShutdownSignal, runMain } from './main-runner.ts';

@@ -1,0 +1,8 @@
+// Original file: api.proto
+
+
+export interface RollDieRequest {
+}
+
+export interface RollDieRequest__Output {
+}

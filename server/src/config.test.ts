@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '@dice/common';
+import { loadServerConfig } from './config.ts';
+
+describe('loadServerConfig', () => {
+  it('listens on 50051 by default', () => {
+    assert.deepEqual(loadServerConfig({}), { host: '0.0.0.0', port: 50051, shutdownGraceMs: 10_000, logLevel: 'info' });
+  });
+  it('stops on PORT=abc with one line naming PORT', () => {
+    assert.throws(() => loadServerConfig({ PORT: 'abc' }), (error: unknown) => error instanceof ConfigError && error.message === 'PORT must be a whole number from 1 to 65535, got "abc"');
+  });
+});

@@ -1,0 +1,19 @@
+import { readInteger, readLogLevel, readString, type Env, type LogLevel } from '@dice/common';
+
+/** Server settings, read once from the environment at start-up. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** How long in-flight calls may run after SIGTERM before the server force-closes them. */
+  shutdownGraceMs: number;
+  logLevel: LogLevel;
+}
+
+export function loadServerConfig(env: Env = process.env): ServerConfig {
+  return {
+    host: readString(env, 'HOST', '0.0.0.0'),
+    port: readInteger(env, 'PORT', 50051, 1, 65535),
+    shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    logLevel: readLogLevel(env),
+  };
+}

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { loadDiceApi, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
+import { pino } from 'pino';
+import { createServer, type DiceServer } from './create-server.ts';
+
+function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString().split('\n')) if (text) lines.push(JSON.parse(text) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, sink), lines };
+}
+
+function roll(client: DiceServiceClient, metadata = new grpc.Metadata()): Promise<RollDieResponse__Output> {
+  return new Promise((resolve, reject) => {
+    client.RollDie({}, metadata, { deadline: Date.now() + 5000 }, (error, response) => (error || !response ? reject(error) : resolve(response)));
+  });
+}
+
+interface HealthClient extends grpc.Client {
+  Check(request: { service: string }, callback: grpc.requestCallback<{ status: string }>): grpc.ClientUnaryCall;
+  Watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
+}
+
+function healthClient(address: string): HealthClient {
+  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
+  };
+  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+}
+
+/** Follows health.v1 Watch; next(status) resolves when that status arrives. */
+function watchHealth(address: string) {
+  const client = healthClient(address);
+  const stream = client.Watch({ service: '' });
+  const seen: string[] = [];
+  const waiters: Array<{ status: string; resolve: () => void }> = [];
+  stream.on('data', ({ status }: { status: string }) => {
+    seen.push(status);
+    for (const waiter of waiters.filter((w) => w.status === status)) waiter.resolve();
+  });
+  stream.on('error', () => {});
+  return {
+    next: (status: string) => new Promise<void>((resolve) => (seen.includes(status) ? resolve() : waiters.push({ status, resolve }))),
+    cancel: () => {
+      stream.cancel();
+      client.close();
+    },
+  };
+}
+
+function healthStatus(address: string, service: string): Promise<string> {
+  const client = healthClient(address);
+  return new Promise((resolve, reject) => {
+    client.Check({ service }, (error, response) => {
+      client.close();
+      if (error || !response) reject(error);
+      else resolve(response.status);
+    });
+  });
+}
+
+describe('dice server', () => {
+  const { logger, lines } = captureLogger();
+  let server: DiceServer;
+  let client: DiceServiceClient;
+  let address: string;
+
+  before(async () => {
+    server = createServer({ logger });
+    const port = await server.listen('127.0.0.1', 0);
+    address = `127.0.0.1:${port}`;
+    client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+  });
+  after(async () => {
+    client.close();
+    await server.shutdown(1000);
+  });
+
+  it('rolls values from 1 to 6 and, over many rolls, every face', async () => {
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) {
+      const { value } = await roll(client);
+      assert.ok(Number.isInteger(value) && value >= 1 && value <= 6, `out of range: ${value}`);
+      seen.add(value);
+    }
+    assert.deepEqual([...seen].sort(), [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('answers the standard health service with SERVING', async () => {
+    assert.equal(await healthStatus(address, ''), 'SERVING');
+    assert.equal(await healthStatus(address, 'api.DiceService'), 'SERVING');
+  });
+
+  it('writes one log line per RPC with method, code, peer, authority, duration and user-agent', async () => {
+    lines.length = 0;
+    await roll(client);
+    const rpcLines = lines.filter((line) => line['msg'] === 'rpc');
+    assert.equal(rpcLines.length, 1);
+    const [line] = rpcLines;
+    assert.equal(line?.['method'], '/api.DiceService/RollDie');
+    assert.equal(line?.['code'], 'OK');
+    assert.equal(line?.['authority'], address);
+    assert.match(String(line?.['peer']), /^(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]|::ffff:127\.0\.0\.1):\d+$/);
+    assert.match(String(line?.['userAgent']), /grpc-node-js/);
+    assert.equal(typeof line?.['durationMs'], 'number');
+  });
+
+  it('answers an unknown method with UNIMPLEMENTED', async () => {
+    const code = await new Promise<number>((resolve) => {
+      client.makeUnaryRequest('/api.DiceService/Cheat', (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), (error) => resolve(error?.code ?? grpc.status.OK));
+    });
+    assert.equal(code, grpc.status.UNIMPLEMENTED);
+  });
+});
+
+describe('dice server with a failing die', () => {
+  it('answers INTERNAL with a sentence, no internals, and logs the failure at warn', async () => {
+    const { logger, lines } = captureLogger();
+    const server = createServer({ logger, roll: () => { throw new Error('entropy pool on fire at /secret/path'); } });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    try {
+      await assert.rejects(roll(client), (error: grpc.ServiceError) => {
+        assert.equal(error.code, grpc.status.INTERNAL);
+        assert.equal(error.details, 'the die could not be rolled');
+        return true;
+      });
+      const line = lines.find((l) => l['msg'] === 'rpc');
+      assert.equal(line?.['code'], 'INTERNAL');
+      assert.equal(line?.['level'], 40);
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+    }
+  });
+});
+
+describe('dice server shutdown', () => {
+  function gatedRoll() {
+    let release!: () => void;
+    let started!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const callStarted = new Promise<void>((resolve) => (started = resolve));
+    const roll = async (): Promise<number> => {
+      started();
+      await gate;
+      return 4;
+    };
+    return { roll, release, callStarted };
+  }
+
+  it('goes NOT_SERVING, refuses new calls, and lets an in-flight call finish', async () => {
+    const { roll: slowRoll, release, callStarted } = gatedRoll();
+    const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    const watcher = watchHealth(address);
+    try {
+      await watcher.next('SERVING');
+      const inFlight = roll(client);
+      await callStarted;
+      const stopped = server.shutdown(10_000);
+      await watcher.next('NOT_SERVING');
+      watcher.cancel();
+      await assert.rejects(healthStatus(address, ''), (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE);
+      release();
+      assert.equal((await inFlight).value, 4, 'the in-flight call completes');
+      await stopped;
+    } finally {
+      watcher.cancel();
+      client.close();
+    }
+  });
+
+  it('cancels calls still running after the grace period', async () => {
+    const { roll: slowRoll, release, callStarted } = gatedRoll();
+    const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    try {
+      const stuck = roll(client);
+      await callStarted;
+      await server.shutdown(100);
+      await assert.rejects(stuck, (error: grpc.ServiceError) => error.code === grpc.status.CANCELLED || error.code === grpc.status.UNAVAILABLE);
+    } finally {
+      release();
+      client.close();
+    }
+  });
+});

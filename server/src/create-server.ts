@@ -1,0 +1,65 @@
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { loadDiceApi } from '@dice/proto';
+import type { Logger } from 'pino';
+import { createDiceHandlers, type Roll } from './dice-service.ts';
+import { createRpcLogInterceptor } from './rpc-log-interceptor.ts';
+
+export interface DiceServer {
+  /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Health goes NOT_SERVING, new calls are refused, in-flight calls may finish; whatever is still
+   * running after graceMs is cancelled.
+   */
+  shutdown(graceMs: number): Promise<void>;
+  health: HealthImplementation;
+}
+
+export interface DiceServerOptions {
+  logger: Logger;
+  roll?: Roll;
+}
+
+export function createServer({ logger, roll }: DiceServerOptions): DiceServer {
+  const api = loadDiceApi();
+  const server = new grpc.Server({ interceptors: [createRpcLogInterceptor(logger)] });
+  server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
+  const health = new HealthImplementation({ '': 'NOT_SERVING', 'api.DiceService': 'NOT_SERVING' });
+  health.addToServer(server);
+
+  const setServing = (serving: boolean): void => {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', status);
+    health.setStatus('api.DiceService', status);
+  };
+
+  return {
+    health,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        // h2c only: TLS ends at nginx, and the server is reachable only on the private network.
+        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
+          if (error) return reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+          setServing(true);
+          logger.info({ host, port: boundPort }, 'listening (h2c)');
+          resolve(boundPort);
+        });
+      });
+    },
+    shutdown(graceMs) {
+      setServing(false);
+      return new Promise((resolve) => {
+        const force = setTimeout(() => {
+          logger.warn({ graceMs }, 'grace period over: cancelling calls still running');
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    },
+  };
+}

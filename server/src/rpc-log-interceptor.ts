@@ -1,0 +1,42 @@
+import { ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+
+const statusNames = new Map<number, string>(
+  Object.entries(grpcStatus).filter((entry): entry is [string, number] => typeof entry[1] === 'number').map(([name, code]) => [code, name]),
+);
+
+/**
+ * Writes one structured log line per RPC when its status is sent: authority, peer, method, gRPC
+ * status, duration and user-agent. Failed calls log at warn so they stand out.
+ */
+export function createRpcLogInterceptor(logger: Logger): ServerInterceptor {
+  return (methodDescriptor, call) => {
+    const startedAt = process.hrtime.bigint();
+    let userAgent: string | undefined;
+    return new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMetadata(metadata, nextMetadata) {
+            const value = metadata.get('user-agent')[0];
+            userAgent = typeof value === 'string' ? value : undefined;
+            nextMetadata(metadata);
+          },
+        });
+      },
+      sendStatus(status, next) {
+        const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
+        const line = {
+          method: methodDescriptor.path,
+          authority: call.getHost(),
+          peer: call.getPeer(),
+          code: statusNames.get(status.code) ?? String(status.code),
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          userAgent,
+        };
+        if (status.code === grpcStatus.OK) logger.info(line, 'rpc');
+        else logger.warn({ ...line, details: status.details }, 'rpc');
+        next(status);
+      },
+    });
+  };
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { status } from '@grpc/grpc-js';
+import { buildApp } from './app.ts';
+import { DiceCallError, type DiceRoller } from './dice-client.ts';
+
+function diceThat(roll: () => Promise<number>): DiceRoller {
+  return { roll, close() {} };
+}
+
+const failingWith = (code: status, details = 'boom') => diceThat(() => Promise.reject(new DiceCallError(code, details)));
+
+describe('GET /', () => {
+  for (const [value, face] of [[1, '⚀'], [4, '⚃'], [6, '⚅']] as const) {
+    it(`renders the face ${face} and the number ${value}`, async () => {
+      const app = buildApp({ dice: diceThat(async () => value) });
+      const response = await app.inject({ method: 'GET', url: '/' });
+      assert.equal(response.statusCode, 200);
+      assert.match(response.headers['content-type'] ?? '', /^text\/html/);
+      assert.ok(response.body.includes(face), 'die face shown');
+      assert.match(response.body, new RegExp(`<strong data-testid="value">${value}</strong>`));
+      assert.equal(response.headers['cache-control'], 'no-store');
+      assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);
+    });
+  }
+
+  for (const code of [status.UNAVAILABLE, status.DEADLINE_EXCEEDED]) {
+    it(`answers 503 with the plain sentence when the call fails with ${status[code]}`, async () => {
+      const app = buildApp({ dice: failingWith(code, 'connect ECONNREFUSED 10.0.0.1:9443 at Socket.internal') });
+      const response = await app.inject({ method: 'GET', url: '/' });
+      assert.equal(response.statusCode, 503);
+      assert.equal(response.headers['retry-after'], '1');
+      assert.ok(response.body.includes('The dice service is unavailable, try again shortly'));
+      assert.ok(!response.body.includes('ECONNREFUSED'), 'no internals reach the user');
+    });
+  }
+
+  it('answers 502 when the dice service refuses the app (a misconfiguration, not a blip)', async () => {
+    const app = buildApp({ dice: failingWith(status.UNAUTHENTICATED) });
+    const response = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(response.statusCode, 502);
+    assert.ok(response.body.includes('could not answer'));
+  });
+});
+
+describe('GET /api/roll', () => {
+  it('returns {"value": n}', async () => {
+    const app = buildApp({ dice: diceThat(async () => 3) });
+    const response = await app.inject({ method: 'GET', url: '/api/roll' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { value: 3 });
+  });
+
+  it('answers 503 with a JSON error carrying the gRPC code when the service is down', async () => {
+    const app = buildApp({ dice: failingWith(status.UNAVAILABLE) });
+    const response = await app.inject({ method: 'GET', url: '/api/roll' });
+    assert.equal(response.statusCode, 503);
+    assert.deepEqual(response.json(), { error: 'The dice service is unavailable, try again shortly', grpcCode: 'UNAVAILABLE' });
+  });
+
+  it('answers 502 with the gRPC code for a non-transient failure', async () => {
+    const app = buildApp({ dice: failingWith(status.PERMISSION_DENIED) });
+    const response = await app.inject({ method: 'GET', url: '/api/roll' });
+    assert.equal(response.statusCode, 502);
+    assert.equal(response.json().grpcCode, 'PERMISSION_DENIED');
+  });
+
+  it('keeps serving after failures: the app does not crash or stick', async () => {
+    let calls = 0;
+    const app = buildApp({ dice: diceThat(async () => (++calls % 2 === 0 ? 5 : Promise.reject(new DiceCallError(status.UNAVAILABLE, 'down')))) });
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await app.inject({ method: 'GET', url: '/api/roll' })).statusCode);
+    assert.deepEqual(codes, [503, 200, 503, 200]);
+  });
+});
+
+describe('unexpected errors and other routes', () => {
+  it('turns an unexpected error into a plain 500 without message or stack', async () => {
+    const app = buildApp({ dice: diceThat(() => Promise.reject(new TypeError('secret internal detail'))) });
+    for (const url of ['/', '/api/roll']) {
+      const response = await app.inject({ method: 'GET', url });
+      assert.equal(response.statusCode, 500);
+      assert.ok(!response.body.includes('secret internal detail'));
+      assert.ok(!response.body.includes('at '), 'no stack trace');
+    }
+  });
+
+  it('answers /healthz without calling the dice service', async () => {
+    const app = buildApp({ dice: diceThat(() => Promise.reject(new Error('must not be called'))) });
+    const response = await app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(response.json(), { status: 'ok' });
+  });
+
+  it('answers 404 for unknown routes', async () => {
+    const app = buildApp({ dice: diceThat(async () => 1) });
+    assert.equal((await app.inject({ method: 'GET', url: '/nope' })).statusCode, 404);
+  });
+});

@@ -1,0 +1,90 @@
+import { fileURLToPath } from 'node:url';
+import fastifyView from '@fastify/view';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { Eta } from 'eta';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { DiceCallError, type DiceRoller } from './dice-client.ts';
+import { dieFace } from './die-faces.ts';
+
+export interface AppOptions {
+  dice: DiceRoller;
+  logger?: FastifyBaseLogger;
+}
+
+export const unavailableSentence = 'The dice service is unavailable, try again shortly';
+const refusedSentence = 'The dice service could not answer this request; the problem has been logged';
+
+/** gRPC codes that mean "try again later" rather than "something is misconfigured". */
+const transientCodes = new Set([grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.ABORTED, grpcStatus.CANCELLED]);
+
+interface DiceFailure {
+  httpStatus: 502 | 503;
+  sentence: string;
+  grpcCode: string;
+}
+
+function describeFailure(error: DiceCallError): DiceFailure {
+  return transientCodes.has(error.code)
+    ? { httpStatus: 503, sentence: unavailableSentence, grpcCode: error.codeName }
+    : { httpStatus: 502, sentence: refusedSentence, grpcCode: error.codeName };
+}
+
+const htmlSecurityHeaders = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: false });
+
+  app.register(fastifyView, {
+    engine: { eta: new Eta({ autoEscape: true }) },
+    root: fileURLToPath(new URL('../views/', import.meta.url)),
+    layout: 'layout.eta',
+    production: true,
+  });
+
+  async function rollOrFail(reply: FastifyReply): Promise<{ value: number } | DiceFailure> {
+    try {
+      return { value: await dice.roll() };
+    } catch (error) {
+      if (!(error instanceof DiceCallError)) throw error;
+      const failure = describeFailure(error);
+      reply.log.warn({ grpcCode: failure.grpcCode, details: error.message }, 'RollDie failed');
+      if (failure.httpStatus === 503) reply.header('retry-after', '1');
+      return failure;
+    }
+  }
+
+  app.get('/', async (_request, reply) => {
+    const result = await rollOrFail(reply);
+    reply.headers({ ...htmlSecurityHeaders, 'cache-control': 'no-store' });
+    if ('httpStatus' in result) {
+      reply.code(result.httpStatus);
+      return reply.viewAsync('unavailable.eta', { sentence: result.sentence });
+    }
+    return reply.viewAsync('index.eta', { value: result.value, face: dieFace(result.value) });
+  });
+
+  app.get('/api/roll', async (_request, reply) => {
+    const result = await rollOrFail(reply);
+    reply.header('cache-control', 'no-store');
+    if ('httpStatus' in result) {
+      return reply.code(result.httpStatus).send({ error: result.sentence, grpcCode: result.grpcCode });
+    }
+    return { value: result.value };
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  // Anything unexpected becomes a plain 500: the cause goes to the log, never to the user.
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+    const statusCode = error.statusCode ?? 500;
+    if (statusCode < 500) return reply.code(statusCode).send({ error: error.message });
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ error: 'Something went wrong on our side; it has been logged' });
+  });
+
+  return app;
+}

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError } from '@dice/common';
+import { loadWebappConfig } from './config.ts';
+
+const tls = { TLS_CA_FILE: '/certs/ca.pem', TLS_CERT_FILE: '/certs/client.pem', TLS_KEY_FILE: '/certs/client-key.pem' };
+
+describe('loadWebappConfig', () => {
+  it('has defaults that fit the compose stack', () => {
+    const config = loadWebappConfig(tls);
+    assert.equal(config.port, 8000);
+    assert.equal(config.diceTarget, 'nginx:9443');
+    assert.equal(config.tlsServerName, undefined);
+    assert.deepEqual(config.tlsFiles, { ca: '/certs/ca.pem', cert: '/certs/client.pem', key: '/certs/client-key.pem' });
+  });
+
+  it('stops on a bad port with a line naming PORT', () => {
+    assert.throws(() => loadWebappConfig({ ...tls, PORT: 'abc' }), (error: unknown) => error instanceof ConfigError && /^PORT must be/.test(error.message));
+  });
+
+  it('requires the client certificate files', () => {
+    assert.throws(() => loadWebappConfig({ TLS_CA_FILE: '/ca.pem', TLS_KEY_FILE: '/k.pem' }), /TLS_CERT_FILE is not set/);
+  });
+});

@@ -1,0 +1,32 @@
+import { readInteger, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
+
+/** Web app settings, read once from the environment at start-up. */
+export interface WebappConfig {
+  host: string;
+  port: number;
+  /** host:port of the gRPC edge (nginx), whose certificate must name this host. */
+  diceTarget: string;
+  /** Overrides the name checked in the edge's certificate, for a target addressed by IP or alias. */
+  tlsServerName: string | undefined;
+  tlsFiles: { ca: string; cert: string; key: string };
+  /** Deadline of each RollDie call. */
+  deadlineMs: number;
+  logLevel: LogLevel;
+}
+
+export function loadWebappConfig(env: Env = process.env): WebappConfig {
+  const serverName = readString(env, 'TLS_SERVER_NAME', '');
+  return {
+    host: readString(env, 'HOST', '0.0.0.0'),
+    port: readInteger(env, 'PORT', 8000, 1, 65535),
+    diceTarget: readString(env, 'DICE_TARGET', 'nginx:9443'),
+    tlsServerName: serverName === '' ? undefined : serverName,
+    tlsFiles: {
+      ca: readRequired(env, 'TLS_CA_FILE', 'the path of the CA certificate that signed the edge certificate (ca.pem)'),
+      cert: readRequired(env, 'TLS_CERT_FILE', "the path of this app's client certificate (client.pem)"),
+      key: readRequired(env, 'TLS_KEY_FILE', "the path of this app's client private key (client-key.pem)"),
+    },
+    deadlineMs: readInteger(env, 'DICE_DEADLINE_MS', 2000, 1, 60_000),
+    logLevel: readLogLevel(env),
+  };
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { ConfigError } from '@dice/common';
+import { loadDiceApi } from '@dice/proto';
+import { createDiceClient, DiceCallError, loadClientCredentials } from './dice-client.ts';
+
+/** A plaintext DiceService that records the peer (client address:port) of every call. */
+async function startRecordingServer(answer: (callback: grpc.sendUnaryData<{ value: number }>) => void) {
+  const peers: string[] = [];
+  const server = new grpc.Server();
+  server.addService(loadDiceApi().api.DiceService.service, {
+    RollDie(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ value: number }>) {
+      peers.push(call.getPeer());
+      answer(callback);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+  );
+  return { peers, port, stop: () => server.forceShutdown() };
+}
+
+describe('dice client', () => {
+  let backend: Awaited<ReturnType<typeof startRecordingServer>>;
+  before(async () => {
+    backend = await startRecordingServer((callback) => callback(null, { value: 2 }));
+  });
+  after(() => backend.stop());
+
+  it('reuses one connection for every call', async () => {
+    const dice = createDiceClient({ target: `127.0.0.1:${backend.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    try {
+      for (let i = 0; i < 25; i++) assert.equal(await dice.roll(), 2);
+      assert.equal(new Set(backend.peers).size, 1, `calls came over ${new Set(backend.peers).size} connections`);
+    } finally {
+      dice.close();
+    }
+  });
+
+  it('gives up at the deadline with DEADLINE_EXCEEDED', async () => {
+    const silent = await startRecordingServer(() => {});
+    const dice = createDiceClient({ target: `127.0.0.1:${silent.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 150 });
+    try {
+      await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.code === grpc.status.DEADLINE_EXCEEDED);
+    } finally {
+      dice.close();
+      silent.stop();
+    }
+  });
+
+  it('reports UNAVAILABLE when nothing listens', async () => {
+    const gone = await startRecordingServer(() => {});
+    gone.stop();
+    const dice = createDiceClient({ target: `127.0.0.1:${gone.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    try {
+      await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.codeName === 'UNAVAILABLE');
+    } finally {
+      dice.close();
+    }
+  });
+
+  it('refuses an impossible roll from the service', async () => {
+    const liar = await startRecordingServer((callback) => callback(null, { value: 7 }));
+    const dice = createDiceClient({ target: `127.0.0.1:${liar.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    try {
+      await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.code === grpc.status.INTERNAL);
+    } finally {
+      dice.close();
+      liar.stop();
+    }
+  });
+});
+
+describe('loadClientCredentials', () => {
+  it('names the variable whose file cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dice-creds-'));
+    writeFileSync(join(dir, 'ca.pem'), 'not a certificate');
+    assert.throws(
+      () => loadClientCredentials({ ca: join(dir, 'ca.pem'), cert: join(dir, 'missing.pem'), key: join(dir, 'key.pem') }),
+      (error: unknown) => error instanceof ConfigError && error.message.startsWith('TLS_KEY_FILE points to') && error.message.includes('ENOENT'),
+    );
+  });
+});
