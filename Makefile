@@ -1,0 +1,88 @@
+# Every target installs what it needs first (Docker engine, Compose v2, Node 24, base images) on a
+# Debian machine where it runs as root, and says what to install anywhere else.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+# Runs a command with Node 24 first on PATH (installed into .tools/node when the machine's is older).
+NODE := PATH="$$(scripts/ensure-node.sh):$$PATH"
+COMPOSE := docker compose
+UNIT_TESTS := 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts'
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+# --- running the stack -------------------------------------------------------------------------
+
+.PHONY: env
+env: ## Check Docker, pick base images, write .env
+	@scripts/ensure-docker.sh
+	@scripts/prepare-build.sh
+
+.PHONY: certs
+certs: ## Issue the CA, server and client certificates into certs/ (FORCE=1 to re-issue)
+	@scripts/make-certs.sh
+
+.PHONY: build
+build: env certs ## Build the images
+	$(COMPOSE) build
+
+.PHONY: up
+up: env certs ## Build and start the stack, wait until healthy, print the URL
+	$(COMPOSE) up --detach --build --wait
+	@echo; echo "The stack is up: open http://localhost:8000 (gRPC edge with mTLS on localhost:9443)"
+
+.PHONY: down
+down: ## Stop and remove the stack
+	$(COMPOSE) down --remove-orphans
+
+.PHONY: logs
+logs: ## Follow the logs of all services
+	$(COMPOSE) logs --follow
+
+.PHONY: ps
+ps: ## Show the services and their health
+	$(COMPOSE) ps
+
+# --- development -------------------------------------------------------------------------------
+
+node_modules/.package-lock.json: package-lock.json package.json */package.json
+	$(NODE) npm ci --no-fund --no-audit --loglevel=error
+	@touch $@
+
+.PHONY: install
+install: node_modules/.package-lock.json ## Install the npm workspaces (Node 24)
+
+.PHONY: generate
+generate: install ## Regenerate the TypeScript types from proto/api.proto
+	$(NODE) npm run --silent generate -w proto
+
+.PHONY: lint
+lint: install ## ESLint, and fail when the generated proto types are stale
+	$(NODE) npx eslint --max-warnings=0 .
+	$(NODE) npm run --silent check-generated -w proto
+
+.PHONY: compile
+compile: install ## Compile the workspaces to dist/
+	@for pkg in common proto server webapp; do $(NODE) npx tsc -p $$pkg/tsconfig.build.json || exit 1; done
+
+.PHONY: typecheck
+typecheck: compile ## Type-check everything, tests included
+	@for pkg in common proto server webapp e2e; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
+
+.PHONY: unit
+unit: compile ## Unit tests (Node's test runner)
+	$(NODE) node --test $(UNIT_TESTS)
+
+.PHONY: e2e
+e2e: env certs compile ## End-to-end tests against the real containers (Testcontainers)
+	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
+
+.PHONY: test
+test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite
+
+.PHONY: clean
+clean: ## Remove the stack, its images and build outputs (certs/ is kept)
+	-$(COMPOSE) down --remove-orphans --volumes --rmi local
+	rm -rf */dist .build .env
