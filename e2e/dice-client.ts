@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { loadDiceApi, type DiceServiceClient } from '@dice/proto';
+
+export interface ClientIdentity {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** A DiceService client for nginx's published port, presenting the given client certificate (or none). */
+export function edgeClient(address: string, identity: ClientIdentity): DiceServiceClient {
+  const credentials = grpc.credentials.createSsl(
+    readFileSync(identity.ca),
+    identity.key ? readFileSync(identity.key) : null,
+    identity.cert ? readFileSync(identity.cert) : null,
+  );
+  // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
+  return new (loadDiceApi().api.DiceService)(address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+}
+
+/** One RollDie call; resolves with the value or rejects with the grpc-js ServiceError. */
+export function rollDie(client: DiceServiceClient, deadlineMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.RollDie({}, { deadline: Date.now() + deadlineMs }, (error, response) => {
+      if (error) reject(error);
+      else if (!response) reject(new Error('empty response'));
+      else resolve(response.value);
+    });
+  });
+}

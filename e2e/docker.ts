@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** Runs the docker CLI and returns its stdout; a failure carries docker's stderr. */
+export async function docker(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`docker ${args.join(' ')} failed: ${stderr?.trim() || (error as Error).message}`);
+  }
+}
+
+/** Both streams of a container's log, as text. */
+export async function containerLogs(id: string): Promise<string> {
+  const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout + stderr;
+}
+
+export async function inspect(id: string, format: string): Promise<string> {
+  return (await docker('inspect', '--format', format, id)).trim();
+}
+
+/**
+ * Polls check() until it returns a value other than undefined, or fails after timeoutMs with the
+ * description. Used to wait for a state change we caused (a stop, a start), never as a blind sleep.
+ */
+export async function waitFor<T>(description: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
+}

@@ -1,0 +1,171 @@
+// End to end against the real images: docker-compose.yml built fresh and started with
+// Testcontainers. Run with `make e2e` (it prepares .env and the certificates first).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { edgeClient, rollDie, type ClientIdentity } from './dice-client.ts';
+import { certsDir, repoRoot, startStack, type Stack } from './stack.ts';
+
+const dieFaces = ['⚀', '⚁', '⚂', '⚃', '⚄', '⚅'];
+const unavailableSentence = 'The dice service is unavailable, try again shortly';
+
+const projectClient: ClientIdentity = { ca: `${certsDir}/ca.pem`, cert: `${certsDir}/client.pem`, key: `${certsDir}/client-key.pem` };
+
+/** Expects a call to fail; returns the gRPC status name it failed with. */
+async function failedCode(identity: ClientIdentity, address: string): Promise<string> {
+  const client = edgeClient(address, identity);
+  try {
+    const value = await rollDie(client).catch((error: grpc.ServiceError) => error);
+    assert.ok(typeof value !== 'number', `the call succeeded (rolled ${String(value)}) but must be refused`);
+    return grpc.status[value.code];
+  } finally {
+    client.close();
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(2000);
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+  });
+}
+
+describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
+  let stack: Stack;
+  let otherPki: string;
+
+  before(async () => {
+    // A second, unrelated PKI made by the same script: its client certificate must not get in.
+    otherPki = mkdtempSync(join(tmpdir(), 'dice-other-ca-'));
+    execFileSync('bash', [join(repoRoot, 'scripts/make-certs.sh')], { env: { ...process.env, CERTS_DIR: otherPki }, stdio: 'ignore' });
+    stack = await startStack();
+  });
+
+  after(async () => {
+    rmSync(otherPki, { recursive: true, force: true });
+    await stack?.down();
+  });
+
+  it('ships an nginx configuration that nginx -t accepts', async () => {
+    const result = await stack.container('nginx').exec(['nginx', '-t']);
+    assert.equal(result.exitCode, 0, result.output);
+    assert.match(result.output, /syntax is ok/);
+    assert.match(result.output, /test is successful/);
+  });
+
+  it('shows a rolled die on the web page', async () => {
+    const response = await fetch(`${stack.webappUrl}/`);
+    assert.equal(response.status, 200);
+    const html = await response.text();
+    const face = dieFaces.find((f) => html.includes(f));
+    assert.ok(face, 'the page shows a die face');
+    const value = Number(/data-testid="value">(\d)</.exec(html)?.[1]);
+    assert.equal(dieFaces[value - 1], face, 'the number matches the face');
+  });
+
+  it('rolls 1..6 over 300 calls to /api/roll, every face appearing', async () => {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < 300; i++) {
+      const response = await fetch(`${stack.webappUrl}/api/roll`);
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { value: number };
+      assert.deepEqual(Object.keys(body), ['value']);
+      assert.ok(Number.isInteger(body.value) && body.value >= 1 && body.value <= 6, `out of range: ${body.value}`);
+      counts.set(body.value, (counts.get(body.value) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort(), [1, 2, 3, 4, 5, 6], `faces seen: ${JSON.stringify([...counts])}`);
+  });
+
+  it('answers a grpc-js client with the project client certificate through nginx', async () => {
+    const client = edgeClient(stack.edgeAddress, projectClient);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const value = await rollDie(client);
+        assert.ok(value >= 1 && value <= 6, `out of range: ${value}`);
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it('refuses a client without a certificate', async () => {
+    const code = await failedCode({ ca: projectClient.ca }, stack.edgeAddress);
+    assert.notEqual(code, 'OK');
+  });
+
+  it('refuses a client certificate from another CA', async () => {
+    const code = await failedCode({ ca: projectClient.ca, cert: `${otherPki}/client.pem`, key: `${otherPki}/client-key.pem` }, stack.edgeAddress);
+    assert.notEqual(code, 'OK');
+  });
+
+  it('refuses the server certificate presented as a client certificate', async () => {
+    const code = await failedCode({ ca: projectClient.ca, cert: `${certsDir}/server.pem`, key: `${certsDir}/server-key.pem` }, stack.edgeAddress);
+    assert.notEqual(code, 'OK');
+  });
+
+  it('does not expose the server port on the host', async () => {
+    const server = stack.container('server');
+    const ports = JSON.parse(await inspect(server.getId(), '{{json .NetworkSettings.Ports}}')) as Record<string, unknown[] | null>;
+    const published = Object.entries(ports).filter(([, bindings]) => bindings && bindings.length > 0);
+    assert.deepEqual(published, [], 'the server publishes no port');
+    assert.equal(await canConnect(50051), false, 'nothing answers on localhost:50051');
+  });
+
+  it("logs each call in nginx's access log with the client certificate subject", async () => {
+    const client = edgeClient(stack.edgeAddress, projectClient);
+    try {
+      await rollDie(client);
+    } finally {
+      client.close();
+    }
+    const entries = await waitFor('a RollDie entry in the nginx access log', 10_000, async () => {
+      const lines = (await containerLogs(stack.container('nginx').getId())).split('\n').filter((line) => line.startsWith('{'));
+      const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const calls = parsed.filter((entry) => entry['grpc_method'] === '/api.DiceService/RollDie' && entry['client_subject'] === 'CN=dice-webapp,O=Dice Stack');
+      return calls.length > 0 ? calls : undefined;
+    });
+    const last = entries.at(-1);
+    assert.equal(last?.['client_verify'], 'SUCCESS');
+    assert.equal(last?.['grpc_status'], '0');
+    assert.equal(last?.['http_status'], 200);
+  });
+
+  it('answers 503 with the sentence while the server is stopped, and recovers without a webapp restart', async () => {
+    const server = stack.container('server').getId();
+    const webapp = stack.container('webapp').getId();
+    const webappStartedAt = await inspect(webapp, '{{.State.StartedAt}}');
+
+    await docker('stop', server);
+    const down = await waitFor('/ to answer 503', 20_000, async () => {
+      const response = await fetch(`${stack.webappUrl}/`);
+      return response.status === 503 ? response : undefined;
+    });
+    assert.ok((await down.text()).includes(unavailableSentence));
+    const api = await fetch(`${stack.webappUrl}/api/roll`);
+    assert.equal(api.status, 503);
+    const body = (await api.json()) as { error: string; grpcCode: string };
+    assert.equal(body.error, unavailableSentence);
+    // UNAVAILABLE once nginx knows the server is gone; DEADLINE_EXCEEDED while it still tries the old address.
+    assert.ok(['UNAVAILABLE', 'DEADLINE_EXCEEDED'].includes(body.grpcCode), `grpcCode ${body.grpcCode}`);
+
+    await docker('start', server);
+    await waitFor('the server to be healthy again', 60_000, async () => ((await inspect(server, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+    const up = await waitFor('/ to answer 200 again', 30_000, async () => {
+      const response = await fetch(`${stack.webappUrl}/`);
+      return response.status === 200 ? response : undefined;
+    });
+    const page = await up.text();
+    assert.ok(dieFaces.some((face) => page.includes(face)), 'the page shows a die again');
+    assert.equal(await inspect(webapp, '{{.State.StartedAt}}'), webappStartedAt, 'the webapp was not restarted');
+    assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0');
+  });
+});

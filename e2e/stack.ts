@@ -1,0 +1,50 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment, type StartedTestContainer } from 'testcontainers';
+import { docker } from './docker.ts';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
+
+export interface Stack {
+  projectName: string;
+  webappUrl: string;
+  /** host:port of nginx's published gRPC port. */
+  edgeAddress: string;
+  container(service: 'server' | 'nginx' | 'webapp'): StartedTestContainer;
+  down(): Promise<void>;
+}
+
+/**
+ * Builds the images fresh and starts docker-compose.yml under its own project name, with the
+ * published ports on random loopback ports so a running `make up` stack does not collide. Waits
+ * on the compose healthchecks. down() removes containers, networks and the project's images;
+ * call it in an after() hook (Ryuk is not there to clean up).
+ */
+export async function startStack(): Promise<Stack> {
+  const projectName = `dice-e2e-${randomBytes(4).toString('hex')}`;
+  const down = async (): Promise<void> => {
+    await docker('compose', '--project-directory', repoRoot, '--project-name', projectName, 'down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '5');
+  };
+  let environment: StartedDockerComposeEnvironment;
+  try {
+    environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+      .withProjectName(projectName)
+      .withBuild()
+      .withEnvironment({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:' })
+      .withDefaultWaitStrategy(Wait.forHealthCheck())
+      .withStartupTimeout(180_000)
+      .up();
+  } catch (error) {
+    await down().catch(() => {});
+    throw error;
+  }
+  const container = (service: string): StartedTestContainer => environment.getContainer(`${service}-1`);
+  return {
+    projectName,
+    webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
+    edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
+    container,
+    down,
+  };
+}
