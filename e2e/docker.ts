@@ -10,7 +10,7 @@ export async function docker(...args: string[]): Promise<string> {
     return stdout;
   } catch (error) {
     const { stderr } = error as { stderr?: string };
-    throw new Error(`docker ${args.join(' ')} failed: ${stderr?.trim() || (error as Error).message}`);
+    throw new Error(`docker ${args.join(' ')} failed: ${stderr?.trim() || (error as Error).message}`, { cause: error });
   }
 }
 
