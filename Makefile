@@ -77,7 +77,7 @@ unit: compile ## Unit tests (Node's test runner)
 
 .PHONY: e2e
 e2e: env certs compile ## End-to-end tests against the real containers (Testcontainers)
-	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
+	$(NODE) PYTHON="$$(scripts/ensure-python-grpc.sh)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
 
 .PHONY: test
 test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite

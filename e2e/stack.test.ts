@@ -42,16 +42,18 @@ function canConnect(port: number): Promise<boolean> {
 describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
   let stack: Stack;
   let otherPki: string;
+  let stubsDir: string;
 
   before(async () => {
     // A second, unrelated PKI made by the same script: its client certificate must not get in.
     otherPki = mkdtempSync(join(tmpdir(), 'dice-other-ca-'));
+    stubsDir = mkdtempSync(join(tmpdir(), 'dice-python-stubs-'));
     execFileSync('bash', [join(repoRoot, 'scripts/make-certs.sh')], { env: { ...process.env, CERTS_DIR: otherPki }, stdio: 'ignore' });
     stack = await startStack();
   });
 
   after(async () => {
-    rmSync(otherPki, { recursive: true, force: true });
+    for (const dir of [otherPki, stubsDir]) if (dir) rmSync(dir, { recursive: true, force: true });
     await stack?.down();
   });
 
@@ -95,6 +97,20 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
     } finally {
       client.close();
     }
+  });
+
+  it("answers the original tutorial's Python grpcio client, unchanged", async () => {
+    const python = process.env['PYTHON'] ?? 'python3';
+    // Stubs generated from our api.proto exactly as the tutorial did (grpc_tools.protoc).
+    execFileSync(python, ['-m', 'grpc_tools.protoc', `-I${repoRoot}proto`, `--python_out=${stubsDir}`, `--grpc_python_out=${stubsDir}`, 'api.proto']);
+    const client = join(repoRoot, 'e2e/python/tutorial_client.py');
+    const output = execFileSync(python, [client, stack.edgeAddress, projectClient.ca, projectClient.cert ?? '', projectClient.key ?? '', '30'], {
+      env: { ...process.env, PYTHONPATH: stubsDir },
+      encoding: 'utf8',
+    });
+    const values = output.trim().split('\n').map(Number);
+    assert.equal(values.length, 30);
+    for (const value of values) assert.ok(Number.isInteger(value) && value >= 1 && value <= 6, `out of range: ${value}`);
   });
 
   it('refuses a client without a certificate', async () => {
