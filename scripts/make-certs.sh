@@ -29,9 +29,11 @@ new_key() { # path
   chmod 0600 "$1"
 }
 
-if [ ! -s "$ca_dir/ca-key.pem" ] || [ ! -s "$dir/ca.pem" ]; then
+if [ ! -s "$dir/ca.pem" ]; then
+  for leaf in server client; do
+    [ -e "$dir/$leaf.pem" ] && die "$dir has $leaf.pem but no ca.pem: add the CA that issued it, or re-issue everything with FORCE=1."
+  done
   say "issuing a new CA in $dir (ca.pem; key in ca/ca-key.pem)"
-  rm -f "$dir"/server*.pem "$dir"/client*.pem  # leaves of an old CA would not verify any more
   new_key "$ca_dir/ca-key.pem"
   openssl req -x509 -new -key "$ca_dir/ca-key.pem" -sha256 -days "$days_ca" \
     -subj "/O=Dice Stack/CN=Dice Stack CA" \
@@ -44,6 +46,8 @@ fi
 issue_leaf() { # name subject extensions...
   local name=$1 subject=$2; shift 2
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
+  # An own CA (see README) keeps its key elsewhere: then every certificate must come from there.
+  [ -s "$ca_dir/ca-key.pem" ] || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see README, 'Using your own CA')."
   say "issuing $name.pem ($subject)"
   local ext; ext=$(mktemp)
   printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
@@ -61,6 +65,7 @@ issue_leaf client "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"
 
 chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
 chmod 0700 "$ca_dir"
+chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem
 if is_root; then
   # Same default as prepare-build.sh: the unprivileged id the containers run as when make runs as root.
   chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem

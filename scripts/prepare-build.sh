@@ -17,7 +17,8 @@ official_nginx=nginx:1.30
 choose_base() { # kind official local
   local kind=$1 official=$2 fallback=$3
   if docker image inspect "$official" >/dev/null 2>&1; then echo "$official"; return; fi
-  if timeout "${PULL_TIMEOUT:-120}" docker pull --quiet "$official" >/dev/null 2>&1; then echo "$official"; return; fi
+  local bounded=(); command -v timeout >/dev/null 2>&1 && bounded=(timeout "${PULL_TIMEOUT:-300}")
+  if ${bounded[@]+"${bounded[@]}"} docker pull --quiet "$official" >/dev/null 2>&1; then echo "$official"; return; fi
   if ! docker image inspect "$fallback" >/dev/null 2>&1; then
     say "$official cannot be pulled here; using a $kind base built from Debian packages instead"
     bash "$here/build-local-base.sh" "$kind" "$fallback"
@@ -42,11 +43,15 @@ else
   : >"$root/.build/extra-ca.pem"
 fi
 
-cat >"$root/.env" <<ENV
-# Written by scripts/prepare-build.sh (make env); set these in your environment to override.
-NODE_IMAGE=$node_image
-NGINX_IMAGE=$nginx_image
-APP_UID=$app_uid
-APP_GID=$app_gid
-ENV
+# Rewrite our four keys and keep any other lines of an existing .env.
+managed='^(NODE_IMAGE|NGINX_IMAGE|APP_UID|APP_GID)=|^# Written by scripts/prepare-build.sh'
+{
+  echo "# Written by scripts/prepare-build.sh (make env); set these in your environment to override."
+  echo "NODE_IMAGE=$node_image"
+  echo "NGINX_IMAGE=$nginx_image"
+  echo "APP_UID=$app_uid"
+  echo "APP_GID=$app_gid"
+  if [ -f "$root/.env" ]; then grep -Ev "$managed" "$root/.env" || true; fi
+} >"$root/.env.tmp"
+mv "$root/.env.tmp" "$root/.env"
 say "bases: $node_image, $nginx_image; containers run as uid $app_uid"

@@ -1,0 +1,86 @@
+// scripts/make-certs.sh, run for real with openssl into temporary directories.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { repoRoot } from './stack.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'dice-certs-test-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function makeCerts(dir: string, extraEnv: Record<string, string> = {}) {
+  return spawnSync('bash', [join(repoRoot, 'scripts/make-certs.sh')], { env: { ...process.env, CERTS_DIR: dir, ...extraEnv }, encoding: 'utf8' });
+}
+
+const cert = (dir: string, name: string) => new X509Certificate(readFileSync(join(dir, `${name}.pem`)));
+const serverAuth = '1.3.6.1.5.5.7.3.1';
+const clientAuth = '1.3.6.1.5.5.7.3.2';
+
+describe('make-certs.sh', () => {
+  const dir = join(scratch, 'pki');
+
+  it('issues an ECDSA P-256 CA, a server and a client certificate under the tutorial file names', () => {
+    const result = makeCerts(dir);
+    assert.equal(result.status, 0, result.stderr);
+    const ca = cert(dir, 'ca');
+    assert.ok(ca.ca, 'ca.pem is a CA');
+    assert.equal(ca.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+
+    const server = cert(dir, 'server');
+    assert.ok(server.verify(ca.publicKey), 'server.pem is signed by ca.pem');
+    assert.equal(server.subjectAltName, 'DNS:nginx, DNS:localhost, IP Address:127.0.0.1');
+    assert.deepEqual(server.keyUsage, [serverAuth]);
+    assert.equal(server.ca, false);
+
+    const client = cert(dir, 'client');
+    assert.ok(client.verify(ca.publicKey), 'client.pem is signed by ca.pem');
+    assert.deepEqual(client.keyUsage, [clientAuth]);
+    assert.match(client.subject, /CN=dice-webapp/);
+
+    for (const name of ['server', 'client']) {
+      const key = createPrivateKey(readFileSync(join(dir, `${name}-key.pem`)));
+      assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+      assert.ok(cert(dir, name).checkPrivateKey(key), `${name}-key.pem belongs to ${name}.pem`);
+    }
+  });
+
+  it('writes private keys with mode 0600 and keeps the CA key apart', () => {
+    for (const key of ['server-key.pem', 'client-key.pem', 'ca/ca-key.pem']) {
+      assert.equal(statSync(join(dir, key)).mode & 0o777, 0o600, `${key} mode`);
+    }
+    assert.throws(() => statSync(join(dir, 'ca-key.pem')), 'no CA key next to the mounted files');
+  });
+
+  it('keeps existing files on a second run, and re-issues everything with FORCE=1', () => {
+    const before = ['ca', 'server', 'client'].map((name) => cert(dir, name).serialNumber);
+    assert.equal(makeCerts(dir).status, 0);
+    assert.deepEqual(['ca', 'server', 'client'].map((name) => cert(dir, name).serialNumber), before);
+    assert.equal(makeCerts(dir, { FORCE: '1' }).status, 0);
+    const after = ['ca', 'server', 'client'].map((name) => cert(dir, name).serialNumber);
+    after.forEach((serial, i) => assert.notEqual(serial, before[i]));
+  });
+
+  it('re-issues a missing leaf from the existing CA', () => {
+    const caSerial = cert(dir, 'ca').serialNumber;
+    unlinkSync(join(dir, 'client.pem'));
+    assert.equal(makeCerts(dir).status, 0);
+    assert.equal(cert(dir, 'ca').serialNumber, caSerial);
+    assert.ok(cert(dir, 'client').verify(cert(dir, 'ca').publicKey));
+  });
+
+  it('never replaces the certificates of your own CA, and says what is missing', () => {
+    const own = join(scratch, 'own');
+    cpSync(dir, own, { recursive: true });
+    rmSync(join(own, 'ca'), { recursive: true });
+    assert.equal(makeCerts(own).status, 0, 'a complete set without the CA key is accepted as is');
+    unlinkSync(join(own, 'client.pem'));
+    const result = makeCerts(own);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /client\.pem is missing and the CA key .* is not here/);
+    unlinkSync(join(own, 'ca.pem'));
+    assert.match(makeCerts(own).stderr, /has server\.pem but no ca\.pem/);
+  });
+});
