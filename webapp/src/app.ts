@@ -36,7 +36,7 @@ const htmlSecurityHeaders = {
 };
 
 export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: false });
+  const app = Fastify({ loggerInstance: logger });
 
   app.register(fastifyView, {
     engine: { eta: new Eta({ autoEscape: true }) },
