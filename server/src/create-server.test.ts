@@ -95,8 +95,10 @@ describe('dice server', () => {
     assert.deepEqual([...seen].sort(), [1, 2, 3, 4, 5, 6]);
   });
 
-  it('answers the standard health service with SERVING', async () => {
+  it('answers the standard health service with SERVING, without an info log line per check', async () => {
+    lines.length = 0;
     assert.equal(await healthStatus(address, ''), 'SERVING');
+    assert.deepEqual(lines.filter((line) => line['msg'] === 'rpc'), [], 'passing health checks log at debug');
     assert.equal(await healthStatus(address, 'api.DiceService'), 'SERVING');
   });
 

@@ -5,9 +5,13 @@ const statusNames = new Map<number, string>(
   Object.entries(grpcStatus).filter((entry): entry is [string, number] => typeof entry[1] === 'number').map(([name, code]) => [code, name]),
 );
 
+// Container healthchecks call this every few seconds; a passing check is not news.
+const healthServicePrefix = '/grpc.health.v1.Health/';
+
 /**
  * Writes one structured log line per RPC when its status is sent: authority, peer, method, gRPC
- * status, duration and user-agent. Failed calls log at warn so they stand out.
+ * status, duration and user-agent. Failed calls log at warn so they stand out; passing health
+ * checks at debug.
  */
 export function createRpcLogInterceptor(logger: Logger): ServerInterceptor {
   return (methodDescriptor, call) => {
@@ -33,8 +37,9 @@ export function createRpcLogInterceptor(logger: Logger): ServerInterceptor {
           durationMs: Math.round(durationMs * 1000) / 1000,
           userAgent,
         };
-        if (status.code === grpcStatus.OK) logger.info(line, 'rpc');
-        else logger.warn({ ...line, details: status.details }, 'rpc');
+        if (status.code !== grpcStatus.OK) logger.warn({ ...line, details: status.details }, 'rpc');
+        else if (methodDescriptor.path.startsWith(healthServicePrefix)) logger.debug(line, 'rpc');
+        else logger.info(line, 'rpc');
         next(status);
       },
     });
