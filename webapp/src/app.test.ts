@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { DiceCallError, type DiceRoller } from './dice-client.ts';
 
@@ -90,6 +91,16 @@ describe('unexpected errors and other routes', () => {
     const response = await app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(response.statusCode, 200);
     assert.deepEqual(response.json(), { status: 'ok' });
+  });
+
+  it('keeps /healthz polling out of the info log, but logs real requests', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const app = buildApp({ dice: diceThat(async () => 2), logger });
+    await app.inject({ method: 'GET', url: '/healthz' });
+    assert.deepEqual(lines, []);
+    await app.inject({ method: 'GET', url: '/api/roll' });
+    assert.ok(lines.some((line) => line.includes('/api/roll')));
   });
 
   it('answers 404 for unknown routes', async () => {
