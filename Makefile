@@ -11,7 +11,7 @@ UNIT_TESTS := 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/
 
 .PHONY: help
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # --- running the stack -------------------------------------------------------------------------
 
