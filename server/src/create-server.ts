@@ -13,7 +13,6 @@ export interface DiceServer {
    * running after graceMs is cancelled.
    */
   shutdown(graceMs: number): Promise<void>;
-  health: HealthImplementation;
 }
 
 export interface DiceServerOptions {
@@ -35,7 +34,6 @@ export function createServer({ logger, roll }: DiceServerOptions): DiceServer {
   };
 
   return {
-    health,
     listen(host, port) {
       return new Promise((resolve, reject) => {
         // h2c only: TLS ends at nginx, and the server is reachable only on the private network.
