@@ -7,7 +7,6 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
 
 export interface Stack {
-  projectName: string;
   webappUrl: string;
   /** host:port of nginx's published gRPC port. */
   edgeAddress: string;
@@ -41,7 +40,6 @@ export async function startStack(): Promise<Stack> {
   }
   const container = (service: string): StartedTestContainer => environment.getContainer(`${service}-1`);
   return {
-    projectName,
     webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
     edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
     container,

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { loadDiceApi, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
 import { pino } from 'pino';
 import { createServer, type DiceServer } from './create-server.ts';
+import { createHealthClient } from './health-client.ts';
 
 function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -25,21 +24,9 @@ function roll(client: DiceServiceClient, metadata = new grpc.Metadata()): Promis
   });
 }
 
-interface HealthClient extends grpc.Client {
-  Check(request: { service: string }, callback: grpc.requestCallback<{ status: string }>): grpc.ClientUnaryCall;
-  Watch(request: { service: string }): grpc.ClientReadableStream<{ status: string }>;
-}
-
-function healthClient(address: string): HealthClient {
-  const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => HealthClient } } };
-  };
-  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-}
-
 /** Follows health.v1 Watch; next(status) resolves when that status arrives. */
 function watchHealth(address: string) {
-  const client = healthClient(address);
+  const client = createHealthClient(address);
   const stream = client.Watch({ service: '' });
   const seen: string[] = [];
   const waiters: Array<{ status: string; resolve: () => void }> = [];
@@ -58,9 +45,9 @@ function watchHealth(address: string) {
 }
 
 function healthStatus(address: string, service: string): Promise<string> {
-  const client = healthClient(address);
+  const client = createHealthClient(address);
   return new Promise((resolve, reject) => {
-    client.Check({ service }, (error, response) => {
+    client.Check({ service }, { deadline: Date.now() + 5000 }, (error, response) => {
       client.close();
       if (error || !response) reject(error);
       else resolve(response.status);
