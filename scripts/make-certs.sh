@@ -15,19 +15,14 @@ command -v openssl >/dev/null 2>&1 || die "openssl is needed to issue certificat
 dir=${CERTS_DIR:-$here/../certs}
 mkdir -p "$dir/ca"
 dir=$(cd "$dir" && pwd)
-ca_dir="$dir/ca"   # the CA key lives here, apart from the files containers mount
+. "$here/pki-lib.sh"
 days_ca=${CA_DAYS:-3650}
-days_leaf=${LEAF_DAYS:-397}
 
 if [ "${FORCE:-0}" = 1 ]; then
   say "FORCE=1: re-issuing the CA and all certificates in $dir"
-  rm -f "$dir"/*.pem "$ca_dir"/*.pem "$ca_dir"/*.srl
+  rm -rf "$dir"/*.pem "$dir/clients" "$ca_dir"
+  mkdir -p "$ca_dir"
 fi
-
-new_key() { # path
-  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
-  chmod 0600 "$1"
-}
 
 if [ ! -s "$dir/ca.pem" ]; then
   for leaf in server client; do
@@ -47,21 +42,21 @@ issue_leaf() { # name subject extensions...
   local name=$1 subject=$2; shift 2
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
   # An own CA (see README) keeps its key elsewhere: then every certificate must come from there.
-  [ -s "$ca_dir/ca-key.pem" ] || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see README, 'Using your own CA')."
+  have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see README, 'Using your own CA')."
   say "issuing $name.pem ($subject)"
-  local ext; ext=$(mktemp)
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" "$@" >"$ext"
-  new_key "$dir/$name-key.pem"
-  openssl req -new -key "$dir/$name-key.pem" -subj "$subject" |
-    openssl x509 -req -CA "$dir/ca.pem" -CAkey "$ca_dir/ca-key.pem" -sha256 -days "$days_leaf" \
-      -extfile "$ext" -out "$dir/$name.pem" 2>/dev/null
-  rm -f "$ext"
+  issue_cert "$dir/$name.pem" "$dir/$name-key.pem" "$subject" "$@"
 }
 
 issue_leaf server "/O=Dice Stack/CN=nginx" \
   "extendedKeyUsage=serverAuth" "subjectAltName=DNS:nginx,DNS:localhost,IP:127.0.0.1"
 issue_leaf client "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"
+
+# nginx refuses every client once the CRL is past its next-update date, so each run re-signs it.
+if have_ca_key; then
+  update_crl
+elif [ ! -s "$dir/crl.pem" ]; then
+  die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see README, 'Using your own CA')."
+fi
 
 chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
 chmod 0700 "$ca_dir"

@@ -1,4 +1,5 @@
 import { readInteger, readLogLevel, readString, type Env, type LogLevel } from '@dice/common';
+import { parseAccessPolicy, type AccessPolicy } from './access-policy.ts';
 
 /** Server settings, read once from the environment at start-up. */
 export interface ServerConfig {
@@ -7,6 +8,8 @@ export interface ServerConfig {
   /** How long in-flight calls may run after SIGTERM before the server force-closes them. */
   shutdownGraceMs: number;
   logLevel: LogLevel;
+  /** From ACCESS_POLICY; undefined when unset (every client the edge verified may call). */
+  accessPolicy: AccessPolicy | undefined;
 }
 
 export function loadServerConfig(env: Env = process.env): ServerConfig {
@@ -15,5 +18,6 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     port: readInteger(env, 'PORT', 50051, 1, 65535),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     logLevel: readLogLevel(env),
+    accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
   };
 }

@@ -5,7 +5,12 @@ import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
 import { pino } from 'pino';
 import { createServer, type DiceServer } from './create-server.ts';
+import { parseAccessPolicy } from './access-policy.ts';
 import { createHealthClient } from './health-client.ts';
+import { certificateFor, edgeMetadata } from './testing/edge-metadata.ts';
+
+const webappCertificate = certificateFor('dice-webapp');
+const asWebapp = (): grpc.Metadata => edgeMetadata(webappCertificate, 'dice-webapp');
 
 function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -18,7 +23,8 @@ function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unk
   return { logger: pino({ level: 'info' }, sink), lines };
 }
 
-function roll(client: DiceServiceClient, metadata = new grpc.Metadata()): Promise<RollDieResponse__Output> {
+/** A RollDie call; by default with the identity nginx forwards for the web app's certificate. */
+function roll(client: DiceServiceClient, metadata = asWebapp()): Promise<RollDieResponse__Output> {
   return new Promise((resolve, reject) => {
     client.RollDie({}, metadata, { deadline: Date.now() + 5000 }, (error, response) => (error || !response ? reject(error) : resolve(response)));
   });
@@ -89,7 +95,7 @@ describe('dice server', () => {
     assert.equal(await healthStatus(address, 'api.DiceService'), 'SERVING');
   });
 
-  it('writes one log line per RPC with method, code, peer, authority, duration and user-agent', async () => {
+  it('writes one log line per RPC with method, code, client, peer, authority, duration and user-agent', async () => {
     lines.length = 0;
     await roll(client);
     const rpcLines = lines.filter((line) => line['msg'] === 'rpc');
@@ -101,6 +107,22 @@ describe('dice server', () => {
     assert.match(String(line?.['peer']), /^(127\.0\.0\.1|\[::ffff:127\.0\.0\.1\]|::ffff:127\.0\.0\.1):\d+$/);
     assert.match(String(line?.['userAgent']), /grpc-node-js/);
     assert.equal(typeof line?.['durationMs'], 'number');
+    const caller = line?.['client'] as Record<string, unknown> | undefined;
+    assert.equal(caller?.['commonName'], 'dice-webapp');
+    assert.equal(caller?.['subject'], 'CN=dice-webapp,O=Dice Stack');
+    assert.match(String(caller?.['sha256']), /^[0-9a-f]{64}$/);
+  });
+
+  it('refuses a call without the identity nginx forwards with UNAUTHENTICATED, and logs it', async () => {
+    lines.length = 0;
+    await assert.rejects(roll(client, new grpc.Metadata()), (error: grpc.ServiceError) => {
+      assert.equal(error.code, grpc.status.UNAUTHENTICATED);
+      assert.match(error.details, /no verified client identity: call through the TLS edge/);
+      return true;
+    });
+    const line = lines.find((l) => l['msg'] === 'rpc');
+    assert.equal(line?.['code'], 'UNAUTHENTICATED');
+    assert.equal(line?.['level'], 40);
   });
 
   it('answers an unknown method with UNIMPLEMENTED', async () => {
@@ -108,6 +130,26 @@ describe('dice server', () => {
       client.makeUnaryRequest('/api.DiceService/Cheat', (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), (error) => resolve(error?.code ?? grpc.status.OK));
     });
     assert.equal(code, grpc.status.UNIMPLEMENTED);
+  });
+});
+
+describe('dice server with an access policy', () => {
+  it('lets the listed client call, refuses another with PERMISSION_DENIED, and still answers health', async () => {
+    const server = createServer({ logger: pino({ level: 'silent' }), accessPolicy: parseAccessPolicy('api.DiceService/RollDie=dice-webapp') });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    try {
+      assert.ok((await roll(client)).value >= 1);
+      await assert.rejects(roll(client, edgeMetadata(certificateFor('mallory'), 'mallory')), (error: grpc.ServiceError) => {
+        assert.equal(error.code, grpc.status.PERMISSION_DENIED);
+        assert.equal(error.details, 'client "mallory" may not call /api.DiceService/RollDie: ask for it to be added to ACCESS_POLICY');
+        return true;
+      });
+      assert.equal(await healthStatus(address, 'api.DiceService'), 'SERVING');
+    } finally {
+      client.close();
+      await server.shutdown(1000);
+    }
   });
 });
 

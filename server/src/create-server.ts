@@ -2,6 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadDiceApi } from '@dice/proto';
 import type { Logger } from 'pino';
+import type { AccessPolicy } from './access-policy.ts';
+import { createCallerAuthInterceptor } from './caller-auth-interceptor.ts';
+import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createRpcLogInterceptor } from './rpc-log-interceptor.ts';
 
@@ -18,11 +21,18 @@ export interface DiceServer {
 export interface DiceServerOptions {
   logger: Logger;
   roll?: Roll;
+  /** Which client CNs may call which methods; undefined lets every verified client call anything. */
+  accessPolicy?: AccessPolicy;
 }
 
-export function createServer({ logger, roll }: DiceServerOptions): DiceServer {
+export function createServer({ logger, roll, accessPolicy }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
-  const server = new grpc.Server({ interceptors: [createRpcLogInterceptor(logger)] });
+  const readIdentity = createIdentityReader();
+  // The log interceptor comes first (nearest the transport), so it also logs calls the
+  // authorization interceptor refuses.
+  const server = new grpc.Server({
+    interceptors: [createRpcLogInterceptor(logger, readIdentity), createCallerAuthInterceptor(readIdentity, accessPolicy)],
+  });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'api.DiceService': 'NOT_SERVING' });
   health.addToServer(server);

@@ -6,7 +6,7 @@ import { createServer } from './create-server.ts';
 await runMain('server', async () => {
   const config = loadServerConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'server' } });
-  const server = createServer({ logger });
+  const server = createServer({ logger, accessPolicy: config.accessPolicy });
   await server.listen(config.host, config.port);
   onShutdownSignal(async (signal) => {
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');

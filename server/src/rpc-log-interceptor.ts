@@ -1,5 +1,6 @@
-import { ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, status as grpcStatus, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { CallerIdentity, IdentityResult } from './caller-identity.ts';
 
 const statusNames = new Map<number, string>(
   Object.entries(grpcStatus).filter((entry): entry is [string, number] => typeof entry[1] === 'number').map(([name, code]) => [code, name]),
@@ -9,20 +10,22 @@ const statusNames = new Map<number, string>(
 const healthServicePrefix = '/grpc.health.v1.Health/';
 
 /**
- * Writes one structured log line per RPC when its status is sent: authority, peer, method, gRPC
- * status, duration and user-agent. Failed calls log at warn so they stand out; passing health
- * checks at debug.
+ * Writes one structured log line per RPC when its status is sent: authority, peer, the calling
+ * client (certificate CN, subject and SHA-256 as nginx verified them), method, gRPC status,
+ * duration and user-agent. Failed calls log at warn so they stand out; passing health checks at debug.
  */
-export function createRpcLogInterceptor(logger: Logger): ServerInterceptor {
+export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata: Metadata) => IdentityResult): ServerInterceptor {
   return (methodDescriptor, call) => {
     const startedAt = process.hrtime.bigint();
     let userAgent: string | undefined;
+    let client: CallerIdentity | undefined;
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
           onReceiveMetadata(metadata, nextMetadata) {
             const value = metadata.get('user-agent')[0];
             userAgent = typeof value === 'string' ? value : undefined;
+            client = readIdentity(metadata).identity;
             nextMetadata(metadata);
           },
         });
@@ -33,6 +36,7 @@ export function createRpcLogInterceptor(logger: Logger): ServerInterceptor {
           method: methodDescriptor.path,
           authority: call.getHost(),
           peer: call.getPeer(),
+          client,
           code: statusNames.get(status.code) ?? String(status.code),
           durationMs: Math.round(durationMs * 1000) / 1000,
           userAgent,

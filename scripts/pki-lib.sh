@@ -1,0 +1,71 @@
+# Shared by the certificate scripts: the CA's openssl configuration, leaf issuance and the CRL.
+# Expects lib.sh sourced and $dir (the certs directory) set.
+# shellcheck shell=bash
+
+ca_dir="$dir/ca"   # the CA key and its database live here, apart from the files containers mount
+
+new_key() { # path
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+  chmod 0600 "$1"
+}
+
+have_ca_key() { [ -s "$ca_dir/ca-key.pem" ]; }
+
+# openssl ca needs a database (index.txt, serial, crlnumber) to revoke and to sign CRLs; it is made
+# on first use, so a PKI from an earlier version of this script gains one too.
+ca_config() { # prints the path of a temporary openssl ca configuration
+  [ -e "$ca_dir/index.txt" ] || : >"$ca_dir/index.txt"
+  [ -s "$ca_dir/serial" ] || openssl rand -hex 16 >"$ca_dir/serial"
+  [ -s "$ca_dir/crlnumber" ] || echo 1000 >"$ca_dir/crlnumber"
+  mkdir -p "$ca_dir/issued"
+  local config; config=$(mktemp)
+  cat >"$config" <<CONF
+[ ca ]
+default_ca = project_ca
+[ project_ca ]
+database = $ca_dir/index.txt
+new_certs_dir = $ca_dir/issued
+certificate = $dir/ca.pem
+private_key = $ca_dir/ca-key.pem
+serial = $ca_dir/serial
+crlnumber = $ca_dir/crlnumber
+default_md = sha256
+default_days = ${LEAF_DAYS:-397}
+default_crl_days = ${CRL_DAYS:-365}
+policy = any_subject
+unique_subject = no
+preserve = yes
+[ any_subject ]
+organizationName = optional
+commonName = supplied
+CONF
+  echo "$config"
+}
+
+# issue_cert CERT_PATH KEY_PATH SUBJECT EXTENSION...
+# Validity: LEAF_DAYS, or VALID_FROM/VALID_UNTIL (YYYYMMDDHHMMSSZ) for test certificates.
+issue_cert() {
+  local cert=$1 key=$2 subject=$3; shift 3
+  local config ext csr; config=$(ca_config); ext=$(mktemp); csr=$(mktemp)
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "subjectKeyIdentifier=hash" "authorityKeyIdentifier=keyid" "$@" >"$ext"
+  local dates=()
+  [ -n "${VALID_FROM:-}" ] && dates+=(-startdate "$VALID_FROM")
+  [ -n "${VALID_UNTIL:-}" ] && dates+=(-enddate "$VALID_UNTIL")
+  new_key "$key"
+  openssl req -new -key "$key" -subj "$subject" -out "$csr"
+  openssl ca -batch -notext -config "$config" -extfile "$ext" "${dates[@]}" -in "$csr" -out "$cert" 2>"$csr.log" \
+    || { cat "$csr.log" >&2; rm -f "$config" "$ext" "$csr" "$csr.log"; die "openssl could not issue $cert"; }
+  rm -f "$config" "$ext" "$csr" "$csr.log"
+  chmod 0644 "$cert"
+}
+
+# Signs a fresh CRL from the CA database. Written in place (not renamed) so the file nginx has
+# bind-mounted is the one that changes.
+update_crl() {
+  local config tmp; config=$(ca_config); tmp=$(mktemp)
+  openssl ca -gencrl -config "$config" -out "$tmp" 2>/dev/null || { rm -f "$config" "$tmp"; die "openssl could not sign the CRL"; }
+  cat "$tmp" >"$dir/crl.pem"
+  chmod 0644 "$dir/crl.pem"
+  rm -f "$config" "$tmp"
+}
