@@ -24,6 +24,17 @@ env: ## Check Docker, pick base images, write .env
 certs: ## Issue the CA, server and client certificates into certs/ (FORCE=1 to re-issue)
 	@scripts/make-certs.sh
 
+.PHONY: client-cert
+client-cert: certs ## Issue another client certificate from the project CA: make client-cert NAME=alice
+	@scripts/client-cert.sh "$(NAME)"
+
+.PHONY: revoke
+revoke: ## Revoke a client certificate and reload nginx (other clients stay connected): make revoke NAME=alice
+	@scripts/revoke.sh "$(NAME)"
+	@if [ -n "$$($(COMPOSE) ps --quiet --status running nginx 2>/dev/null)" ]; then \
+	  $(COMPOSE) exec -T nginx nginx -s reload && echo "==> nginx reloaded: $(NAME) is refused from now on"; \
+	else echo "==> nginx is not running; it will read the new CRL when it starts"; fi
+
 .PHONY: build
 build: env certs ## Build the images
 	$(COMPOSE) build

@@ -84,3 +84,53 @@ describe('make-certs.sh', () => {
     assert.match(makeCerts(own).stderr, /has server\.pem but no ca\.pem/);
   });
 });
+
+describe('client-cert.sh and revoke.sh', () => {
+  const dir = join(scratch, 'clients-pki');
+  const script = (name: string, args: string[], extraEnv: Record<string, string> = {}) =>
+    spawnSync('bash', [join(repoRoot, 'scripts', name), ...args], { env: { ...process.env, CERTS_DIR: dir, ...extraEnv }, encoding: 'utf8' });
+  const crlSerials = () => spawnSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-text'], { encoding: 'utf8' }).stdout.match(/Serial Number: (\w+)/g) ?? [];
+
+  it('make-certs.sh signs an empty CRL for nginx', () => {
+    assert.equal(makeCerts(dir).status, 0);
+    assert.equal(statSync(join(dir, 'crl.pem')).mode & 0o777, 0o644);
+    assert.deepEqual(crlSerials(), []);
+  });
+
+  it('issues a clientAuth certificate with CN=NAME from the project CA, and will not overwrite it', () => {
+    const result = script('client-cert.sh', ['alice']);
+    assert.equal(result.status, 0, result.stderr);
+    const alice = cert(join(dir, 'clients'), 'alice');
+    assert.ok(alice.verify(cert(dir, 'ca').publicKey));
+    assert.match(alice.subject, /CN=alice/);
+    assert.deepEqual(alice.keyUsage, [clientAuth]);
+    assert.equal(statSync(join(dir, 'clients', 'alice-key.pem')).mode & 0o777, 0o600);
+    const again = script('client-cert.sh', ['alice']);
+    assert.equal(again.status, 1);
+    assert.match(again.stderr, /alice\.pem exists: replace it with FORCE=1/);
+  });
+
+  it('refuses a NAME that is not a plain name, saying what is allowed', () => {
+    const result = script('client-cert.sh', ['../evil']);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /NAME must be 1-64 letters, digits, dots, dashes or underscores/);
+  });
+
+  it('issues test certificates with given validity dates', () => {
+    assert.equal(script('client-cert.sh', ['old'], { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' }).status, 0);
+    const old = cert(join(dir, 'clients'), 'old');
+    assert.equal(new Date(old.validTo).toISOString(), '2021-01-01T00:00:00.000Z');
+  });
+
+  it('revokes by name: the serial lands in a re-signed CRL; revoking twice is fine', () => {
+    const serial = cert(join(dir, 'clients'), 'alice').serialNumber;
+    const result = script('revoke.sh', ['alice']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.deepEqual(crlSerials(), [`Serial Number: ${serial}`]);
+    assert.equal(script('revoke.sh', ['alice']).status, 0);
+    assert.deepEqual(crlSerials(), [`Serial Number: ${serial}`]);
+    const unknown = script('revoke.sh', ['nobody']);
+    assert.equal(unknown.status, 1);
+    assert.match(unknown.stderr, /No certificate for 'nobody'/);
+  });
+});

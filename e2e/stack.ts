@@ -7,11 +7,18 @@ export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
 
 export interface Stack {
+  /** The compose project name, for `docker compose` and make targets (COMPOSE_PROJECT_NAME). */
+  projectName: string;
   webappUrl: string;
   /** host:port of nginx's published gRPC port. */
   edgeAddress: string;
   container(service: 'server' | 'nginx' | 'webapp'): StartedTestContainer;
   down(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Extra compose variables, e.g. EDGE_RATE_LIMIT, ACCESS_POLICY, CERTS_DIR. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -20,7 +27,7 @@ export interface Stack {
  * on the compose healthchecks. down() removes containers, networks and the project's images;
  * call it in an after() hook (Ryuk is not there to clean up).
  */
-export async function startStack(): Promise<Stack> {
+export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack> {
   const projectName = `dice-e2e-${randomBytes(4).toString('hex')}`;
   const down = async (): Promise<void> => {
     await docker('compose', '--project-directory', repoRoot, '--project-name', projectName, 'down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '5');
@@ -30,7 +37,7 @@ export async function startStack(): Promise<Stack> {
     environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
       .withProjectName(projectName)
       .withBuild()
-      .withEnvironment({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:' })
+      .withEnvironment({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env })
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000)
       .up();
@@ -40,9 +47,11 @@ export async function startStack(): Promise<Stack> {
   }
   const container = (service: string): StartedTestContainer => environment.getContainer(`${service}-1`);
   return {
+    projectName,
     webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
     edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
     container,
     down,
   };
 }
+

@@ -16,7 +16,8 @@ echo "$burst" | grep -Eq '^[0-9]+$' || fail "EDGE_RATE_BURST must be a whole num
 echo "$size" | grep -Eq '^[1-9][0-9]*[kKmM]?$' || fail "EDGE_MAX_REQUEST_SIZE must be a size like 64k or 4m (got '$size')"
 echo "$timeout" | grep -Eq '^[1-9][0-9]*(ms|s|m)$' || fail "EDGE_UPSTREAM_TIMEOUT must be a duration like 30s or 500ms (got '$timeout')"
 
-mkdir -p /tmp/nginx
+out=${EDGE_SETTINGS_FILE:-/tmp/nginx/edge-settings.conf}
+mkdir -p "$(dirname "$out")"
 {
   echo "# Rendered by render-edge-settings.sh at container start; change the EDGE_* variables instead."
   if [ "$rate" != off ]; then
@@ -28,6 +29,6 @@ mkdir -p /tmp/nginx
   echo "grpc_send_timeout $timeout;"
   echo "map \$host \$edge_max_request_size { default \"$size\"; }"
   echo "map \$host \$edge_upstream_timeout { default \"$timeout\"; }"
-} >/tmp/nginx/edge-settings.conf
+} >"$out"
 
 exec "$@"

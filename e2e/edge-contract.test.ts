@@ -1,0 +1,279 @@
+// The edge's error contract (README, "What a client hears"): every way a call can be refused or
+// fail, asserted by the exact gRPC status that grpc-js and Python's grpcio each report, against
+// the real images. Runs its own stack with its own throwaway PKI, a small rate limit, a short
+// upstream timeout and an access policy.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { edgeClient, rollDie } from './dice-client.ts';
+import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { clients, probeWithGrpcJs, pythonHandshake, type CallOutcome, type ProbeOptions } from './grpc-probe.ts';
+import { repoRoot, startStack, type Stack } from './stack.ts';
+
+const run = promisify(execFile);
+const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-contract-'));
+const pki = join(scratch, 'pki');
+const otherPki = join(scratch, 'other-pki');
+
+// Small enough to trip in a test, large enough for the handful of calls the other rows make.
+const rateLimit = { EDGE_RATE_LIMIT: '20r/s', EDGE_RATE_BURST: '100' };
+const stackEnv = {
+  CERTS_DIR: pki,
+  ...rateLimit,
+  EDGE_MAX_REQUEST_SIZE: '16k',
+  EDGE_UPSTREAM_TIMEOUT: '2s',
+  ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp,alice,flooder',
+};
+
+/** Runs a script or make target of this repository against the test PKI and stack. */
+async function repo(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
+  const { stdout, stderr } = await run(command, args, { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki, ...extraEnv } });
+  return stdout + stderr;
+}
+
+const issue = (name: string, env: Record<string, string> = {}) => repo('bash', ['scripts/client-cert.sh', name], env);
+
+describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', { timeout: 20 * 60_000 }, () => {
+  let stack: Stack;
+  const as = (name: string): ProbeOptions => ({ address: stack.edgeAddress, ca: join(pki, 'ca.pem'), cert: join(pki, 'clients', `${name}.pem`), key: join(pki, 'clients', `${name}-key.pem`) });
+  const asWebapp = (): ProbeOptions => ({ address: stack.edgeAddress, ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') });
+
+  /** Both clients make the call; each must end with exactly `code` and a message matching `details`. */
+  async function expectStatus(options: ProbeOptions, code: string, details: RegExp): Promise<void> {
+    for (const [client, probe] of Object.entries(clients)) {
+      const outcomes: CallOutcome[] = await probe(options);
+      for (const outcome of outcomes) {
+        assert.equal(outcome.code, code, `${client}: ${JSON.stringify(outcome)}`);
+        assert.match(outcome.details, details, `${client}: ${outcome.details}`);
+      }
+    }
+  }
+
+  before(async () => {
+    await repo('bash', ['scripts/make-certs.sh']);
+    await repo('bash', ['scripts/make-certs.sh'], { CERTS_DIR: otherPki });
+    await issue('alice');
+    await issue('mallory');
+    await issue('flooder');
+    // Short-lived certificates made here, for the rows about validity; never committed.
+    await issue('expired', { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' });
+    await issue('not-yet-valid', { VALID_FROM: '20990101000000Z', VALID_UNTIL: '20991231000000Z' });
+    stack = await startStack({ env: stackEnv });
+  });
+
+  after(async () => {
+    await stack?.down();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('lets a valid, allowed client certificate in (both clients)', async () => {
+    await expectStatus(asWebapp(), 'OK', /^$/);
+    await expectStatus(as('alice'), 'OK', /^$/);
+  });
+
+  it('no client certificate: UNAUTHENTICATED', async () => {
+    await expectStatus({ address: stack.edgeAddress, ca: join(pki, 'ca.pem') }, 'UNAUTHENTICATED', /^no client certificate: present a certificate issued by the project CA/);
+  });
+
+  it('a client certificate from another CA: UNAUTHENTICATED', async () => {
+    await expectStatus({ ...asWebapp(), cert: join(otherPki, 'client.pem'), key: join(otherPki, 'client-key.pem') }, 'UNAUTHENTICATED', /^client certificate rejected \(unable to verify the first certificate\)/);
+  });
+
+  it('an expired client certificate: UNAUTHENTICATED', async () => {
+    await expectStatus(as('expired'), 'UNAUTHENTICATED', /^client certificate rejected \(certificate has expired\)/);
+  });
+
+  it('a client certificate that is not yet valid: UNAUTHENTICATED', async () => {
+    await expectStatus(as('not-yet-valid'), 'UNAUTHENTICATED', /^client certificate rejected \(certificate is not yet valid/);
+  });
+
+  it('a certificate without the clientAuth EKU (the server certificate): UNAUTHENTICATED', async () => {
+    await expectStatus({ ...asWebapp(), cert: join(pki, 'server.pem'), key: join(pki, 'server-key.pem') }, 'UNAUTHENTICATED', /^client certificate rejected \(unsuitable certificate purpose\)/);
+  });
+
+  it('a valid certificate whose CN the access policy does not allow: PERMISSION_DENIED', async () => {
+    await expectStatus(as('mallory'), 'PERMISSION_DENIED', /^client "mallory" may not call \/api\.DiceService\/RollDie/);
+  });
+
+  it('forged identity metadata is replaced by nginx: the server sees the real certificate', async () => {
+    // mallory claims to be alice in every header the edge forwards; the policy would let alice in.
+    const alicePem = readFileSync(join(pki, 'clients', 'alice.pem'), 'utf8');
+    const forged = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': 'CN=alice,O=Dice Stack', 'x-ssl-client-cert': encodeURIComponent(alicePem), 'x-ssl-client-sha1': 'forged' };
+    await expectStatus({ ...as('mallory'), metadata: forged }, 'PERMISSION_DENIED', /^client "mallory" may not call/);
+    const serverLog = await containerLogs(stack.container('server').getId());
+    const refused = serverLog.split('\n').filter((line) => line.includes('"code":"PERMISSION_DENIED"')).map((line) => JSON.parse(line) as { client?: { commonName: string; subject: string } });
+    assert.ok(refused.length >= 2, 'the server logged the refused calls');
+    for (const line of refused) {
+      assert.equal(line.client?.commonName, 'mallory');
+      assert.equal(line.client?.subject, 'CN=mallory,O=Dice Stack');
+    }
+  });
+
+  it('an unknown service or method: UNIMPLEMENTED', async () => {
+    await expectStatus({ ...asWebapp(), method: '/api.Casino/Spin' }, 'UNIMPLEMENTED', /^unknown service: this endpoint serves api\.DiceService/);
+    await expectStatus({ ...asWebapp(), method: '/api.DiceService/Cheat' }, 'UNIMPLEMENTED', /Cheat/);
+  });
+
+  it('a request message over the size limit: RESOURCE_EXHAUSTED, while one under it passes', async () => {
+    await expectStatus({ ...asWebapp(), payloadBytes: 15_000 }, 'OK', /^$/);
+    await expectStatus({ ...asWebapp(), payloadBytes: 64_000 }, 'RESOURCE_EXHAUSTED', /^request message larger than the edge accepts \(16k\)/);
+  });
+
+  it('over the rate limit for this client certificate: RESOURCE_EXHAUSTED, other certificates unaffected', async () => {
+    for (const [client, probe] of Object.entries(clients)) {
+      // Far more calls at once than the burst allows, from one certificate.
+      const outcomes = await probe({ ...as('flooder'), count: 400 });
+      const limited = outcomes.filter((o) => o.code === 'RESOURCE_EXHAUSTED');
+      assert.ok(limited.length > 0, `${client}: some calls are limited (${JSON.stringify(countCodes(outcomes))})`);
+      assert.deepEqual(Object.keys(countCodes(outcomes)).sort(), ['OK', 'RESOURCE_EXHAUSTED'], `${client}: nothing else (${JSON.stringify(countCodes(outcomes))})`);
+      assert.match(limited[0]?.details ?? '', /^rate limit exceeded for this client certificate/);
+      // Same address, different certificate: the limit is per certificate, not per IP.
+      const [other] = await probeWithGrpcJs(as('alice'));
+      assert.equal(other?.code, 'OK', `alice is not limited right after ${client}'s flood`);
+    }
+  });
+
+  it('a revoked client certificate: UNAUTHENTICATED after make revoke, without dropping other clients', async () => {
+    await expectStatus(as('alice'), 'OK', /^$/);
+    // A call stays open on the web app's connection across the reload.
+    const client = edgeClient(stack.edgeAddress, { ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') });
+    try {
+      assert.ok((await rollDie(client)) >= 1);
+      const output = await repo('make', ['--no-print-directory', 'revoke', 'NAME=alice'], { COMPOSE_PROJECT_NAME: stack.projectName, ...stackEnv });
+      assert.match(output, /revoked alice/);
+      assert.match(output, /nginx reloaded/);
+      // A reload starts new workers and retires the old ones; new connections reach a new worker
+      // within moments.
+      await waitFor('nginx to refuse alice', 10_000, async () => ((await probeWithGrpcJs(as('alice')))[0]?.code === 'UNAUTHENTICATED' ? true : undefined));
+      await expectStatus(as('alice'), 'UNAUTHENTICATED', /^client certificate rejected \(certificate revoked\)/);
+      for (let i = 0; i < 5; i++) assert.ok((await rollDie(client)) >= 1, 'the existing channel keeps working');
+      await expectStatus(asWebapp(), 'OK', /^$/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('the server slower than the edge upstream timeout: DEADLINE_EXCEEDED', async () => {
+    const server = stack.container('server').getId();
+    await docker('pause', server);
+    try {
+      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'DEADLINE_EXCEEDED', /^the dice server did not answer within the edge's upstream timeout \(2s\)/);
+    } finally {
+      await docker('unpause', server);
+    }
+  });
+
+  it('the server down: UNAVAILABLE', async () => {
+    const server = stack.container('server').getId();
+    await docker('stop', server);
+    try {
+      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'UNAVAILABLE', /^the dice server is unavailable/);
+    } finally {
+      await docker('start', server);
+      await waitFor('the server to be healthy again', 60_000, async () => ((await inspect(server, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+    }
+  });
+
+  it('plain HTTP/1.1 or a non-gRPC request on 9443: a plain answer from the edge, nothing from the server', async () => {
+    const tls = { ca: readFileSync(join(pki, 'ca.pem')), cert: readFileSync(join(pki, 'client.pem')), key: readFileSync(join(pki, 'client-key.pem')), servername: 'localhost' };
+    const [host, port] = stack.edgeAddress.split(':');
+    const http1 = await new Promise<{ status: number; body: string; grpcStatus: unknown }>((resolve, reject) => {
+      const request = httpsRequest({ host, port, path: '/api.DiceService/RollDie', method: 'POST', ...tls, headers: { 'content-type': 'application/grpc' } }, (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, grpcStatus: response.headers['grpc-status'] }));
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    assert.equal(http1.status, 415);
+    assert.equal(http1.grpcStatus, undefined);
+    assert.match(http1.body, /^This port speaks gRPC only/);
+
+    const session = http2Connect(`https://${stack.edgeAddress}`, tls);
+    try {
+      const http2Get = await new Promise<{ status: unknown; body: string }>((resolve, reject) => {
+        const stream = session.request({ ':path': '/api.DiceService/RollDie', ':method': 'GET' });
+        let status: unknown;
+        let body = '';
+        stream.on('response', (headers) => (status = headers[':status']));
+        stream.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        stream.on('end', () => resolve({ status, body }));
+        stream.on('error', reject);
+        stream.end();
+      });
+      assert.equal(http2Get.status, 415);
+      assert.match(http2Get.body, /^This port speaks gRPC only/);
+    } finally {
+      session.close();
+    }
+
+    const plain = await fetch(`http://${stack.edgeAddress}/`);
+    assert.equal(plain.status, 400);
+    assert.match(await plain.text(), /This port speaks TLS with client certificates/);
+
+    const log = await containerLogs(stack.container('nginx').getId());
+    const edgeAnswers = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['http_status'] === 415);
+    assert.ok(edgeAnswers.length >= 2);
+    for (const entry of edgeAnswers) assert.equal(entry['upstream_addr'], '', 'nothing was forwarded to the server');
+  });
+
+  it('resumes TLS sessions (1.2 and 1.3) from the session cache', async () => {
+    const port = Number(stack.edgeAddress.split(':')[1]);
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const handshake = (session?: Buffer) =>
+        new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+          const options = { host: '127.0.0.1', port, minVersion: version, maxVersion: version, ca: readFileSync(join(pki, 'ca.pem')), servername: 'localhost', ...(session ? { session } : {}) };
+          const socket = tlsConnect(options);
+          let saved: Buffer | undefined;
+          socket.on('session', (value: Buffer) => (saved = value));
+          socket.once('secureConnect', () => {
+            // TLS 1.3 sends the session after the handshake; give it a moment to arrive.
+            setTimeout(() => {
+              resolve({ reused: socket.isSessionReused(), session: saved ?? socket.getSession() });
+              socket.destroy();
+            }, 200);
+          });
+          socket.on('error', reject);
+        });
+      const first = await handshake();
+      assert.equal(first.reused, false);
+      assert.ok(first.session, `${version}: a session to resume`);
+      assert.equal((await handshake(first.session)).reused, true, `${version}: the second handshake resumes`);
+    }
+  });
+
+  it('a TLS 1.0 or 1.1 handshake: refused at the handshake, while 1.2 and 1.3 complete', async () => {
+    for (const version of ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const) {
+      const outcome = await new Promise<string>((resolve) => {
+        // The client allows old versions (SECLEVEL=0), so only the server can refuse them.
+        const socket = tlsConnect({ host: '127.0.0.1', port: Number(stack.edgeAddress.split(':')[1]), minVersion: version, maxVersion: version, ciphers: 'DEFAULT:@SECLEVEL=0', rejectUnauthorized: false }, () => {
+          resolve(`ok ${socket.getProtocol()}`);
+          socket.destroy();
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(`refused ${error.code}`));
+      });
+      if (version === 'TLSv1' || version === 'TLSv1.1') assert.equal(outcome, 'refused ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', `Node ${version}`);
+      else assert.equal(outcome, `ok ${version}`, `Node ${version}`);
+    }
+    for (const version of ['TLSv1', 'TLSv1_1'] as const) {
+      const { handshake, error } = await pythonHandshake(stack.edgeAddress, version);
+      assert.equal(handshake, 'refused', `Python ${version}`);
+      assert.match(error, /TLSV1_ALERT_PROTOCOL_VERSION/);
+    }
+    for (const version of ['TLSv1_2', 'TLSv1_3'] as const) assert.equal((await pythonHandshake(stack.edgeAddress, version)).handshake, 'ok', `Python ${version}`);
+  });
+});
+
+function countCodes(outcomes: CallOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { code } of outcomes) counts[code] = (counts[code] ?? 0) + 1;
+  return counts;
+}

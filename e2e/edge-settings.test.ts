@@ -1,0 +1,48 @@
+// nginx/render-edge-settings.sh, the nginx image's entrypoint, run on the host with sh.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { repoRoot } from './stack.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-settings-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function render(env: Record<string, string>) {
+  const file = join(scratch, `${Object.values(env).join('_').replace(/\W/g, '')}.conf`);
+  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_FILE: file, ...env }, encoding: 'utf8' });
+  return { ...result, conf: () => readFileSync(file, 'utf8') };
+}
+
+describe('render-edge-settings.sh', () => {
+  it('renders the defaults, then runs the command', () => {
+    const result = render({});
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout, 'ran\n');
+    const conf = result.conf();
+    assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=1000r\/s;$/m);
+    assert.match(conf, /^limit_req zone=per_client_certificate burst=2000 nodelay;$/m);
+    assert.match(conf, /^client_max_body_size 64k;$/m);
+    assert.match(conf, /^grpc_read_timeout 30s;$/m);
+  });
+
+  it('takes the EDGE_* values, and EDGE_RATE_LIMIT=off drops the limit', () => {
+    const conf = render({ EDGE_RATE_LIMIT: 'off', EDGE_MAX_REQUEST_SIZE: '4m', EDGE_UPSTREAM_TIMEOUT: '500ms' }).conf();
+    assert.doesNotMatch(conf, /limit_req/);
+    assert.match(conf, /^client_max_body_size 4m;$/m);
+    assert.match(conf, /^grpc_send_timeout 500ms;$/m);
+  });
+
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30']] as const) {
+    it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
+      const result = render({ [name]: value });
+      assert.equal(result.status, 64);
+      assert.equal(result.stdout, '');
+      const lines = result.stderr.trim().split('\n');
+      assert.equal(lines.length, 1);
+      assert.match(lines[0] ?? '', new RegExp(`^nginx: configuration error: ${name} must be .* \\(got '${value}'\\)$`));
+    });
+  }
+});
