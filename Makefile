@@ -44,6 +44,11 @@ up: env certs ## Build and start the stack, wait until healthy, print the URL
 	$(COMPOSE) up --detach --build --wait
 	@echo; echo "The stack is up: open http://localhost:8000 (gRPC edge with mTLS on localhost:9443)"
 
+.PHONY: scale
+scale: env certs ## Run REPLICAS server replicas behind nginx (default 3): make scale REPLICAS=3
+	$(COMPOSE) up --detach --build --wait --scale server=$(or $(REPLICAS),3)
+	@echo; echo "$(or $(REPLICAS),3) server replicas behind nginx; each answer names its replica (x-dice-replica)"
+
 .PHONY: down
 down: ## Stop and remove the stack
 	$(COMPOSE) down --remove-orphans

@@ -68,7 +68,7 @@ describe('dice server', () => {
   let address: string;
 
   before(async () => {
-    server = createServer({ logger });
+    server = createServer({ logger, replica: 'replica-a' });
     const port = await server.listen('127.0.0.1', 0);
     address = `127.0.0.1:${port}`;
     client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
@@ -123,6 +123,27 @@ describe('dice server', () => {
     const line = lines.find((l) => l['msg'] === 'rpc');
     assert.equal(line?.['code'], 'UNAUTHENTICATED');
     assert.equal(line?.['level'], 40);
+  });
+
+  it('names the answering replica in the response headers, and in the trailers of a failure', async () => {
+    const headers = await new Promise<grpc.Metadata>((resolve, reject) => {
+      const call = client.RollDie({}, asWebapp(), (error) => error && reject(error));
+      call.on('metadata', resolve);
+    });
+    assert.deepEqual(headers.get('x-dice-replica'), ['replica-a']);
+    const trailers = await new Promise<grpc.Metadata>((resolve) => {
+      const call = client.RollDie({}, new grpc.Metadata(), () => {});
+      call.on('status', (status: grpc.StatusObject) => resolve(status.metadata));
+    });
+    assert.deepEqual(trailers.get('x-dice-replica'), ['replica-a']);
+  });
+
+  it('logs the x-request-id the caller sent', async () => {
+    lines.length = 0;
+    const metadata = asWebapp();
+    metadata.set('x-request-id', 'req-123');
+    await roll(client, metadata);
+    assert.equal(lines.find((l) => l['msg'] === 'rpc')?.['requestId'], 'req-123');
   });
 
   it('answers an unknown method with UNIMPLEMENTED', async () => {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadDiceApi } from '@dice/proto';
@@ -6,6 +7,7 @@ import type { AccessPolicy } from './access-policy.ts';
 import { createCallerAuthInterceptor } from './caller-auth-interceptor.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
+import { createReplicaInterceptor } from './replica-interceptor.ts';
 import { createRpcLogInterceptor } from './rpc-log-interceptor.ts';
 
 export interface DiceServer {
@@ -23,15 +25,17 @@ export interface DiceServerOptions {
   roll?: Roll;
   /** Which client CNs may call which methods; undefined lets every verified client call anything. */
   accessPolicy?: AccessPolicy;
+  /** Named in every response's x-dice-replica metadata; the container's hostname in compose. */
+  replica?: string;
 }
 
-export function createServer({ logger, roll, accessPolicy }: DiceServerOptions): DiceServer {
+export function createServer({ logger, roll, accessPolicy, replica = hostname() }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const readIdentity = createIdentityReader();
   // The log interceptor comes first (nearest the transport), so it also logs calls the
   // authorization interceptor refuses.
   const server = new grpc.Server({
-    interceptors: [createRpcLogInterceptor(logger, readIdentity), createCallerAuthInterceptor(readIdentity, accessPolicy)],
+    interceptors: [createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)],
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'api.DiceService': 'NOT_SERVING' });

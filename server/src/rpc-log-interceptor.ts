@@ -10,7 +10,7 @@ const statusNames = new Map<number, string>(
 const healthServicePrefix = '/grpc.health.v1.Health/';
 
 /**
- * Writes one structured log line per RPC when its status is sent: authority, peer, the calling
+ * Writes one structured log line per RPC when its status is sent: request id, authority, peer, the calling
  * client (certificate CN, subject and SHA-256 as nginx verified them), method, gRPC status,
  * duration and user-agent. Failed calls log at warn so they stand out; passing health checks at debug.
  */
@@ -19,6 +19,7 @@ export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata:
     const startedAt = process.hrtime.bigint();
     let userAgent: string | undefined;
     let client: CallerIdentity | undefined;
+    let requestId: string | undefined;
     return new ServerInterceptingCall(call, {
       start(next) {
         next({
@@ -26,6 +27,9 @@ export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata:
             const value = metadata.get('user-agent')[0];
             userAgent = typeof value === 'string' ? value : undefined;
             client = readIdentity(metadata).identity;
+            const id = metadata.get('x-request-id')[0];
+            // Set by the web app (or any client) and passed on by nginx; bounded so a client cannot flood the log.
+            requestId = typeof id === 'string' ? id.slice(0, 128) : undefined;
             nextMetadata(metadata);
           },
         });
@@ -34,6 +38,7 @@ export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata:
         const durationMs = Number(process.hrtime.bigint() - startedAt) / 1e6;
         const line = {
           method: methodDescriptor.path,
+          requestId,
           authority: call.getHost(),
           peer: call.getPeer(),
           client,

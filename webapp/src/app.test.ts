@@ -5,8 +5,8 @@ import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { DiceCallError, type DiceRoller } from './dice-client.ts';
 
-function diceThat(roll: () => Promise<number>): DiceRoller {
-  return { roll, close() {} };
+function diceThat(roll: () => Promise<number>, replica?: string): DiceRoller {
+  return { roll: async () => ({ value: await roll(), replica }), close() {} };
 }
 
 const failingWith = (code: status, details = 'boom') => diceThat(() => Promise.reject(new DiceCallError(code, details)));
@@ -41,6 +41,26 @@ describe('GET /', () => {
     const response = await app.inject({ method: 'GET', url: '/' });
     assert.equal(response.statusCode, 502);
     assert.ok(response.body.includes('could not answer'));
+  });
+});
+
+describe('request ids and replicas', () => {
+  it('shows the replica that rolled on the page and in the JSON', async () => {
+    const app = buildApp({ dice: diceThat(async () => 2, 'abc123') });
+    assert.match((await app.inject({ method: 'GET', url: '/' })).body, /data-testid="replica">abc123</);
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/api/roll' })).json(), { value: 2, replica: 'abc123' });
+  });
+
+  it("passes the browser's x-request-id to the dice call and echoes it, or makes one", async () => {
+    const ids: Array<string | undefined> = [];
+    const app = buildApp({ dice: { roll: async (options) => (ids.push(options?.requestId), { value: 1 }), close() {} } });
+    const given = await app.inject({ method: 'GET', url: '/api/roll', headers: { 'x-request-id': 'trace-42' } });
+    assert.equal(given.headers['x-request-id'], 'trace-42');
+    const made = await app.inject({ method: 'GET', url: '/api/roll' });
+    const forged = await app.inject({ method: 'GET', url: '/api/roll', headers: { 'x-request-id': 'bad id\n{"level":60}' } });
+    assert.match(String(made.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    assert.match(String(forged.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'an unsafe id is replaced');
+    assert.deepEqual(ids, ['trace-42', made.headers['x-request-id'], forged.headers['x-request-id']]);
   });
 });
 

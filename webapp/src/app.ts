@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fastifyView from '@fastify/view';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { Eta } from 'eta';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import { DiceCallError, type DiceRoller } from './dice-client.ts';
+import { DiceCallError, type DiceRoller, type RollResult } from './dice-client.ts';
 import { dieFace } from './die-faces.ts';
 
 export interface AppOptions {
@@ -35,8 +36,23 @@ const htmlSecurityHeaders = {
   'referrer-policy': 'no-referrer',
 };
 
+// A caller's request id is kept only when it is short and plain, so it cannot forge log lines.
+const requestIdSyntax = /^[A-Za-z0-9._:-]{1,128}$/;
+
 export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger });
+  const app = Fastify({
+    loggerInstance: logger,
+    requestIdHeader: false,
+    requestIdLogLabel: 'requestId',
+    // The browser's (or a proxy's) x-request-id, else a new one; it follows the call to nginx and the server.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdSyntax.test(given) ? given : randomUUID();
+    },
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
 
   app.register(fastifyView, {
     engine: { eta: new Eta({ autoEscape: true }) },
@@ -45,9 +61,9 @@ export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
     production: true,
   });
 
-  async function rollOrFail(reply: FastifyReply): Promise<{ value: number } | DiceFailure> {
+  async function rollOrFail(reply: FastifyReply): Promise<RollResult | DiceFailure> {
     try {
-      return { value: await dice.roll() };
+      return await dice.roll({ requestId: reply.request.id });
     } catch (error) {
       if (!(error instanceof DiceCallError)) throw error;
       const failure = describeFailure(error);
@@ -64,7 +80,7 @@ export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
       reply.code(result.httpStatus);
       return reply.viewAsync('unavailable.eta', { sentence: result.sentence });
     }
-    return reply.viewAsync('index.eta', { value: result.value, face: dieFace(result.value) });
+    return reply.viewAsync('index.eta', { value: result.value, face: dieFace(result.value), replica: result.replica });
   });
 
   app.get('/api/roll', async (_request, reply) => {
@@ -73,7 +89,7 @@ export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
     if ('httpStatus' in result) {
       return reply.code(result.httpStatus).send({ error: result.sentence, grpcCode: result.grpcCode });
     }
-    return { value: result.value };
+    return { value: result.value, replica: result.replica };
   });
 
   // Polled by the container healthcheck every few seconds: keep it out of the info log.

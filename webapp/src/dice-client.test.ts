@@ -34,10 +34,46 @@ describe('dice client', () => {
   it('reuses one connection for every call', async () => {
     const dice = createDiceClient({ target: `127.0.0.1:${backend.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
-      for (let i = 0; i < 25; i++) assert.equal(await dice.roll(), 2);
+      for (let i = 0; i < 25; i++) assert.equal((await dice.roll()).value, 2);
       assert.equal(new Set(backend.peers).size, 1, `calls came over ${new Set(backend.peers).size} connections`);
     } finally {
       dice.close();
+    }
+  });
+
+  it('sends the request id as x-request-id and reads the replica from the response headers', async () => {
+    let seen: unknown;
+    const server = new grpc.Server();
+    server.addService(loadDiceApi().api.DiceService.service, {
+      RollDie(call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<{ value: number }>) {
+        seen = call.metadata.get('x-request-id')[0];
+        const headers = new grpc.Metadata();
+        headers.set('x-dice-replica', 'replica-b');
+        call.sendMetadata(headers);
+        callback(null, { value: 5 });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+    const dice = createDiceClient({ target: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    try {
+      assert.deepEqual(await dice.roll({ requestId: 'abc-1' }), { value: 5, replica: 'replica-b' });
+      assert.equal(seen, 'abc-1');
+    } finally {
+      dice.close();
+      server.forceShutdown();
+    }
+  });
+
+  it('retries a call that found no server (UNAVAILABLE), within the deadline', async () => {
+    let calls = 0;
+    const flaky = await startRecordingServer((callback) => (++calls === 1 ? callback({ code: grpc.status.UNAVAILABLE, details: 'draining' }) : callback(null, { value: 3 })));
+    const dice = createDiceClient({ target: `127.0.0.1:${flaky.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    try {
+      assert.equal((await dice.roll()).value, 3);
+      assert.equal(calls, 2);
+    } finally {
+      dice.close();
+      flaky.stop();
     }
   });
 

@@ -3,11 +3,32 @@ import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '@dice/common';
 import { loadDiceApi, type DiceServiceClient } from '@dice/proto';
 
+/** A rolled die and the server replica that rolled it (from the x-dice-replica response header). */
+export interface RollResult {
+  value: number;
+  replica?: string | undefined;
+}
+
 /** What the web app needs from the dice service. */
 export interface DiceRoller {
-  roll(): Promise<number>;
+  /** requestId travels as x-request-id metadata through nginx to the server's log. */
+  roll(options?: { requestId?: string }): Promise<RollResult>;
   close(): void;
 }
+
+/**
+ * The channel's service config: RollDie is retried on UNAVAILABLE, the code for "never reached a
+ * server" (a replica shutting down, nginx reloading, a connection closed by GOAWAY). Retrying is
+ * safe because rolling a die has no side effect; the call's deadline still bounds the whole.
+ */
+export const diceServiceConfig = {
+  methodConfig: [
+    {
+      name: [{ service: 'api.DiceService' }],
+      retryPolicy: { maxAttempts: 4, initialBackoff: '0.05s', maxBackoff: '0.5s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
+    },
+  ],
+};
 
 /** A failed RollDie call, keeping the gRPC status so callers can answer with a meaningful code. */
 export class DiceCallError extends Error {
@@ -60,17 +81,27 @@ export interface DiceClientOptions {
  * instead of paying a handshake per request. The channel reconnects by itself after failures.
  */
 export function createDiceClient({ target, credentials, deadlineMs, tlsServerName }: DiceClientOptions): DiceRoller {
-  const options: grpc.ChannelOptions = tlsServerName ? { 'grpc.ssl_target_name_override': tlsServerName } : {};
+  const options: grpc.ChannelOptions = {
+    'grpc.service_config': JSON.stringify(diceServiceConfig),
+    ...(tlsServerName ? { 'grpc.ssl_target_name_override': tlsServerName } : {}),
+  };
   const client: DiceServiceClient = new (loadDiceApi().api.DiceService)(target, credentials, options);
   // Start connecting now, so the first page view does not wait for the TLS handshake.
   client.getChannel().getConnectivityState(true);
   return {
-    roll() {
+    roll({ requestId } = {}) {
+      const metadata = new grpc.Metadata();
+      if (requestId) metadata.set('x-request-id', requestId);
       return new Promise((resolve, reject) => {
-        client.RollDie({}, { deadline: Date.now() + deadlineMs }, (error, response) => {
+        let replica: string | undefined;
+        const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
           if (error) reject(new DiceCallError(error.code, error.details));
           else if (!response || response.value < 1 || response.value > 6) reject(new DiceCallError(grpc.status.INTERNAL, `the dice service answered an impossible roll (${response?.value})`));
-          else resolve(response.value);
+          else resolve({ value: response.value, replica });
+        });
+        call.on('metadata', (headers: grpc.Metadata) => {
+          const value = headers.get('x-dice-replica')[0];
+          replica = typeof value === 'string' ? value : undefined;
         });
       });
     },
