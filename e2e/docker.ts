@@ -4,9 +4,14 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /** Runs the docker CLI and returns its stdout; a failure carries docker's stderr. */
-export async function docker(...args: string[]): Promise<string> {
+export function docker(...args: string[]): Promise<string> {
+  return dockerWithEnv({}, ...args);
+}
+
+/** docker with extra environment variables (compose reads them for interpolation). */
+export async function dockerWithEnv(env: Record<string, string>, ...args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
     return stdout;
   } catch (error) {
     const { stderr } = error as { stderr?: string };

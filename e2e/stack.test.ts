@@ -63,7 +63,7 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
       const response = await fetch(`${stack.webappUrl}/api/roll`);
       assert.equal(response.status, 200);
       const body = (await response.json()) as { value: number };
-      assert.deepEqual(Object.keys(body), ['value']);
+      assert.deepEqual(Object.keys(body), ['value', 'replica']);
       assert.ok(Number.isInteger(body.value) && body.value >= 1 && body.value <= 6, `out of range: ${body.value}`);
       counts.set(body.value, (counts.get(body.value) ?? 0) + 1);
     }
@@ -190,5 +190,60 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
     assert.ok(dieFaces.some((face) => page.includes(face)), 'the page shows a die again');
     assert.equal(await inspect(webapp, '{{.State.StartedAt}}'), webappStartedAt, 'the webapp was not restarted');
     assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0');
+  });
+
+  it('carries one request id from the browser through nginx to the server, in all three logs', async () => {
+    const requestId = `e2e-${Date.now()}`;
+    const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { 'x-request-id': requestId } });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('x-request-id'), requestId);
+    const logLine = (service: 'webapp' | 'nginx' | 'server') =>
+      waitFor(`${service} to log ${requestId}`, 10_000, async () => {
+        const lines = (await containerLogs(stack.container(service).getId())).split('\n').filter((line) => line.startsWith('{'));
+        return lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry['requestId'] === requestId || entry['request_id'] === requestId);
+      });
+    assert.equal((await logLine('webapp'))['requestId'], requestId);
+    const edge = await logLine('nginx');
+    assert.equal(edge['grpc_method'], '/api.DiceService/RollDie');
+    const server = await logLine('server');
+    assert.equal(server['method'], '/api.DiceService/RollDie');
+    assert.equal((server['client'] as Record<string, unknown>)['commonName'], 'dice-webapp');
+  });
+
+  it('scales to 3 server replicas without restarting nginx: 300 calls reach all 3, the page names the replica', async () => {
+    const nginx = stack.container('nginx').getId();
+    const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');
+    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=3', 'server');
+    const replicas = (await stack.compose('ps', '--quiet', 'server')).trim().split('\n');
+    assert.equal(replicas.length, 3);
+    const hostnames = new Set(await Promise.all(replicas.map((id) => inspect(id, '{{.Config.Hostname}}'))));
+
+    const client = edgeClient(stack.edgeAddress, projectClient);
+    const replicaOf = () =>
+      new Promise<string>((resolve, reject) => {
+        const call = client.RollDie({}, { deadline: Date.now() + 5000 }, (error) => error && reject(error));
+        call.on('metadata', (headers) => resolve(String(headers.get('x-dice-replica')[0])));
+      });
+    try {
+      // nginx re-resolves the service name every 5 s (resolver valid=5s): wait for the new replicas.
+      await waitFor('nginx to send calls to all 3 replicas', 30_000, async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 30; i++) seen.add(await replicaOf());
+        return seen.size === 3 ? true : undefined;
+      });
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 300; i++) {
+        const replica = await replicaOf();
+        counts.set(replica, (counts.get(replica) ?? 0) + 1);
+      }
+      assert.deepEqual(new Set(counts.keys()), hostnames, `calls per replica: ${JSON.stringify([...counts])}`);
+      for (const [replica, count] of counts) assert.ok(count >= 30, `replica ${replica} got only ${count} of 300 calls`);
+    } finally {
+      client.close();
+    }
+    const page = await (await fetch(`${stack.webappUrl}/`)).text();
+    const shown = /data-testid="replica">([^<]+)</.exec(page)?.[1];
+    assert.ok(shown && hostnames.has(shown), `the page names a replica (${shown})`);
+    assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment, type StartedTestContainer } from 'testcontainers';
-import { docker } from './docker.ts';
+import { docker, dockerWithEnv } from './docker.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
@@ -13,6 +13,8 @@ export interface Stack {
   /** host:port of nginx's published gRPC port. */
   edgeAddress: string;
   container(service: 'server' | 'nginx' | 'webapp'): StartedTestContainer;
+  /** Runs `docker compose` for this project with the variables the stack was started with. */
+  compose(...args: string[]): Promise<string>;
   down(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack
     webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
     edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
     container,
+    compose: (...args) => dockerWithEnv({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env }, 'compose', '--project-directory', repoRoot, '--project-name', projectName, ...args),
     down,
   };
 }
