@@ -210,6 +210,31 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
     assert.equal((server['client'] as Record<string, unknown>)['commonName'], 'dice-webapp');
   });
 
+  it('exposes Prometheus metrics on a port of their own, unpublished, with counts that follow the calls', async () => {
+    const scrape = async (service: 'server' | 'webapp') => {
+      const result = await stack.container(service).exec(['node', '-e', "fetch('http://127.0.0.1:9464/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))"]);
+      assert.equal(result.exitCode, 0, result.output);
+      return result.output;
+    };
+    const value = (text: string, series: string) => Number(text.split('\n').find((line) => line.startsWith(`${series} `))?.split(' ')[1] ?? 0);
+    const serverOk = 'dice_server_rpcs_total{method="/api.DiceService/RollDie",code="OK"}';
+    const httpOk = 'dice_webapp_http_requests_total{method="GET",route="/api/roll",status_code="200"}';
+    const grpcOk = 'dice_webapp_grpc_client_calls_total{method="/api.DiceService/RollDie",code="OK"}';
+    const [serverBefore, webappBefore] = [await scrape('server'), await scrape('webapp')];
+    for (let i = 0; i < 5; i++) assert.equal((await fetch(`${stack.webappUrl}/api/roll`)).status, 200);
+    const [serverAfter, webappAfter] = [await scrape('server'), await scrape('webapp')];
+    assert.equal(value(serverAfter, serverOk) - value(serverBefore, serverOk), 5);
+    assert.equal(value(webappAfter, httpOk) - value(webappBefore, httpOk), 5);
+    assert.equal(value(webappAfter, grpcOk) - value(webappBefore, grpcOk), 5);
+    assert.match(serverAfter, /dice_server_rpc_duration_seconds_bucket\{le="0.005",method="\/api.DiceService\/RollDie",code="OK"\}/);
+    const daysLeft = value(webappAfter, 'dice_webapp_client_certificate_expiry_days');
+    assert.ok(daysLeft > 300 && daysLeft <= 397, `client certificate days left: ${daysLeft}`);
+    for (const service of ['server', 'webapp'] as const) {
+      const ports = JSON.parse(await inspect(stack.container(service).getId(), '{{json .NetworkSettings.Ports}}')) as Record<string, unknown[] | null>;
+      assert.ok(!Object.entries(ports).some(([port, bindings]) => port.startsWith('9464') && bindings && bindings.length > 0), `${service} does not publish 9464`);
+    }
+  });
+
   it('scales to 3 server replicas without restarting nginx: 300 calls reach all 3, the page names the replica', async () => {
     const nginx = stack.container('nginx').getId();
     const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');

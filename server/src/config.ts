@@ -10,6 +10,8 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** From ACCESS_POLICY; undefined when unset (every client the edge verified may call). */
   accessPolicy: AccessPolicy | undefined;
+  /** Prometheus metrics (GET /metrics) listen here, apart from the gRPC port. */
+  metricsPort: number;
 }
 
 export function loadServerConfig(env: Env = process.env): ServerConfig {
@@ -19,5 +21,6 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     logLevel: readLogLevel(env),
     accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
+    metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
   };
 }

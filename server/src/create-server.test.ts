@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { createServer, type DiceServer } from './create-server.ts';
 import { parseAccessPolicy } from './access-policy.ts';
 import { createHealthClient } from './health-client.ts';
@@ -63,12 +64,13 @@ function healthStatus(address: string, service: string): Promise<string> {
 
 describe('dice server', () => {
   const { logger, lines } = captureLogger();
+  const metrics = new Registry();
   let server: DiceServer;
   let client: DiceServiceClient;
   let address: string;
 
   before(async () => {
-    server = createServer({ logger, replica: 'replica-a' });
+    server = createServer({ logger, replica: 'replica-a', metrics });
     const port = await server.listen('127.0.0.1', 0);
     address = `127.0.0.1:${port}`;
     client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
@@ -144,6 +146,18 @@ describe('dice server', () => {
     metadata.set('x-request-id', 'req-123');
     await roll(client, metadata);
     assert.equal(lines.find((l) => l['msg'] === 'rpc')?.['requestId'], 'req-123');
+  });
+
+  it('counts RPCs and their durations by method and code in the metrics', async () => {
+    const before = await metrics.getSingleMetricAsString('dice_server_rpcs_total');
+    const okBefore = Number(/dice_server_rpcs_total\{method="\/api.DiceService\/RollDie",code="OK"\} (\d+)/.exec(before)?.[1] ?? 0);
+    await roll(client);
+    await roll(client);
+    await roll(client, new grpc.Metadata()).catch(() => {});
+    const text = await metrics.metrics();
+    assert.match(text, new RegExp(`dice_server_rpcs_total\\{method="/api.DiceService/RollDie",code="OK"\\} ${okBefore + 2}\n`));
+    assert.match(text, /dice_server_rpcs_total\{method="\/api.DiceService\/RollDie",code="UNAUTHENTICATED"\} [1-9]/);
+    assert.match(text, /dice_server_rpc_duration_seconds_count\{method="\/api.DiceService\/RollDie",code="OK"\} [1-9]/);
   });
 
   it('answers an unknown method with UNIMPLEMENTED', async () => {

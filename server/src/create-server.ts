@@ -3,11 +3,13 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadDiceApi } from '@dice/proto';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import type { AccessPolicy } from './access-policy.ts';
 import { createCallerAuthInterceptor } from './caller-auth-interceptor.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createReplicaInterceptor } from './replica-interceptor.ts';
+import { createRpcMetricsInterceptor } from './rpc-metrics.ts';
 import { createRpcLogInterceptor } from './rpc-log-interceptor.ts';
 
 export interface DiceServer {
@@ -27,15 +29,17 @@ export interface DiceServerOptions {
   accessPolicy?: AccessPolicy;
   /** Named in every response's x-dice-replica metadata; the container's hostname in compose. */
   replica?: string;
+  /** Where the RPC metrics go; a fresh registry by default. */
+  metrics?: Registry;
 }
 
-export function createServer({ logger, roll, accessPolicy, replica = hostname() }: DiceServerOptions): DiceServer {
+export function createServer({ logger, roll, accessPolicy, replica = hostname(), metrics = new Registry() }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const readIdentity = createIdentityReader();
   // The log interceptor comes first (nearest the transport), so it also logs calls the
   // authorization interceptor refuses.
   const server = new grpc.Server({
-    interceptors: [createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)],
+    interceptors: [createRpcMetricsInterceptor(metrics), createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)],
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'api.DiceService': 'NOT_SERVING' });

@@ -1,13 +1,18 @@
-import { onShutdownSignal, runMain } from '@dice/common';
+import { onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadServerConfig } from './config.ts';
 import { createServer } from './create-server.ts';
 
 await runMain('server', async () => {
   const config = loadServerConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'server' } });
-  const server = createServer({ logger, accessPolicy: config.accessPolicy });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const server = createServer({ logger, accessPolicy: config.accessPolicy, metrics });
   await server.listen(config.host, config.port);
+  const metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort);
+  logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   onShutdownSignal(async (signal) => {
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
     await server.shutdown(config.shutdownGraceMs);

@@ -6,10 +6,12 @@ import { Eta } from 'eta';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { DiceCallError, type DiceRoller, type RollResult } from './dice-client.ts';
 import { dieFace } from './die-faces.ts';
+import type { WebappMetrics } from './metrics.ts';
 
 export interface AppOptions {
   dice: DiceRoller;
   logger?: FastifyBaseLogger;
+  metrics?: WebappMetrics;
 }
 
 export const unavailableSentence = 'The dice service is unavailable, try again shortly';
@@ -39,7 +41,7 @@ const htmlSecurityHeaders = {
 // A caller's request id is kept only when it is short and plain, so it cannot forge log lines.
 const requestIdSyntax = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
+export function buildApp({ dice, logger, metrics }: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     requestIdHeader: false,
@@ -53,6 +55,12 @@ export function buildApp({ dice, logger }: AppOptions): FastifyInstance {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (metrics) {
+    app.addHook('onResponse', async (request, reply) => {
+      // The route pattern, not the URL, so unknown paths cannot blow up the label set.
+      metrics.observeHttp(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    });
+  }
 
   app.register(fastifyView, {
     engine: { eta: new Eta({ autoEscape: true }) },

@@ -12,6 +12,10 @@ export interface WebappConfig {
   /** Deadline of each RollDie call. */
   deadlineMs: number;
   logLevel: LogLevel;
+  /** Prometheus metrics (GET /metrics) listen here, apart from the public port. */
+  metricsPort: number;
+  /** Log a warning when the client certificate has fewer days left than this. */
+  certificateWarnDays: number;
 }
 
 export function loadWebappConfig(env: Env = process.env): WebappConfig {
@@ -28,5 +32,7 @@ export function loadWebappConfig(env: Env = process.env): WebappConfig {
     },
     deadlineMs: readInteger(env, 'DICE_DEADLINE_MS', 2000, 1, 60_000),
     logLevel: readLogLevel(env),
+    metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
+    certificateWarnDays: readInteger(env, 'CERT_EXPIRY_WARN_DAYS', 30, 0, 3650),
   };
 }

@@ -74,13 +74,15 @@ export interface DiceClientOptions {
   credentials: grpc.ChannelCredentials;
   deadlineMs: number;
   tlsServerName?: string | undefined;
+  /** Told how each call ended (gRPC status name) and how long it took, retries included. */
+  onCallEnd?: (code: string, seconds: number) => void;
 }
 
 /**
  * One channel for the life of the app: every request reuses its HTTP/2 connection and TLS session
  * instead of paying a handshake per request. The channel reconnects by itself after failures.
  */
-export function createDiceClient({ target, credentials, deadlineMs, tlsServerName }: DiceClientOptions): DiceRoller {
+export function createDiceClient({ target, credentials, deadlineMs, tlsServerName, onCallEnd }: DiceClientOptions): DiceRoller {
   const options: grpc.ChannelOptions = {
     'grpc.service_config': JSON.stringify(diceServiceConfig),
     ...(tlsServerName ? { 'grpc.ssl_target_name_override': tlsServerName } : {}),
@@ -94,7 +96,9 @@ export function createDiceClient({ target, credentials, deadlineMs, tlsServerNam
       if (requestId) metadata.set('x-request-id', requestId);
       return new Promise((resolve, reject) => {
         let replica: string | undefined;
+        const startedAt = performance.now();
         const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
+          onCallEnd?.(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK', (performance.now() - startedAt) / 1000);
           if (error) reject(new DiceCallError(error.code, error.details));
           else if (!response || response.value < 1 || response.value > 6) reject(new DiceCallError(grpc.status.INTERNAL, `the dice service answered an impossible roll (${response?.value})`));
           else resolve({ value: response.value, replica });

@@ -1,20 +1,29 @@
-import { onShutdownSignal, runMain } from '@dice/common';
+import { onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
 import { createDiceClient, loadClientCredentials } from './dice-client.ts';
+import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
 await runMain('webapp', async () => {
   const config = loadWebappConfig();
   const logger = pino({ level: config.logLevel, base: { service: 'webapp' } });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createWebappMetrics(registry);
   const dice = createDiceClient({
     target: config.diceTarget,
     credentials: loadClientCredentials(config.tlsFiles),
     deadlineMs: config.deadlineMs,
     tlsServerName: config.tlsServerName,
+    onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
   });
-  const app = buildApp({ dice, logger });
+  const app = buildApp({ dice, logger, metrics });
   await app.listen({ host: config.host, port: config.port });
+  const metricsServer = await startMetricsServer(registry, config.host, config.metricsPort);
+  watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });
+  logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   logger.info({ diceTarget: config.diceTarget }, 'rolling dice through the gRPC edge');
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');

@@ -1,0 +1,65 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+
+export interface WebappMetrics {
+  observeHttp(method: string, route: string, statusCode: number, seconds: number): void;
+  observeDiceCall(code: string, seconds: number): void;
+}
+
+const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+
+/** HTTP requests by route and status, and RollDie calls by gRPC status code, with latencies. */
+export function createWebappMetrics(registry: Registry): WebappMetrics {
+  const httpRequests = new Counter({ name: 'dice_webapp_http_requests_total', help: 'HTTP requests answered, by method, route and status', labelNames: ['method', 'route', 'status_code'], registers: [registry] });
+  const httpDuration = new Histogram({ name: 'dice_webapp_http_request_duration_seconds', help: 'HTTP request latency, by method and route', labelNames: ['method', 'route'], buckets: latencyBuckets, registers: [registry] });
+  const grpcCalls = new Counter({ name: 'dice_webapp_grpc_client_calls_total', help: 'RollDie calls to the gRPC edge, by gRPC status code', labelNames: ['method', 'code'], registers: [registry] });
+  const grpcDuration = new Histogram({ name: 'dice_webapp_grpc_client_call_duration_seconds', help: 'RollDie call latency including retries, by gRPC status code', labelNames: ['method', 'code'], buckets: latencyBuckets, registers: [registry] });
+  return {
+    observeHttp(method, route, statusCode, seconds) {
+      httpRequests.inc({ method, route, status_code: String(statusCode) });
+      httpDuration.observe({ method, route }, seconds);
+    },
+    observeDiceCall(code, seconds) {
+      const labels = { method: '/api.DiceService/RollDie', code };
+      grpcCalls.inc(labels);
+      grpcDuration.observe(labels, seconds);
+    },
+  };
+}
+
+/** Whole days from now until the certificate in this PEM file expires (negative once expired). */
+export function certificateDaysLeft(certFile: string, now = Date.now()): number {
+  const certificate = new X509Certificate(readFileSync(certFile));
+  return Math.floor((Date.parse(certificate.validTo) - now) / 86_400_000);
+}
+
+/**
+ * Exposes the client certificate's days left as a gauge (read from the file at each scrape, so a
+ * replaced certificate shows at once) and logs a warning when it is under warnDays: now, and every
+ * 12 hours.
+ */
+export function watchCertificateExpiry(options: { certFile: string; registry: Registry; logger: Logger; warnDays: number }): () => void {
+  const { certFile, registry, logger, warnDays } = options;
+  new Gauge({
+    name: 'dice_webapp_client_certificate_expiry_days',
+    help: 'Days until the web app client certificate (TLS_CERT_FILE) expires',
+    registers: [registry],
+    collect() {
+      this.set(certificateDaysLeft(certFile));
+    },
+  });
+  const check = (): void => {
+    try {
+      const daysLeft = certificateDaysLeft(certFile);
+      if (daysLeft < warnDays) logger.warn({ certFile, daysLeft, warnDays }, 'the client certificate expires soon: issue a new one (make rotate-certs or make certs)');
+    } catch (error) {
+      logger.warn({ certFile, err: error }, 'the client certificate cannot be read to check its expiry');
+    }
+  };
+  check();
+  const timer = setInterval(check, 12 * 3_600_000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
