@@ -31,6 +31,7 @@ export interface StackOptions {
  */
 export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack> {
   const projectName = `dice-e2e-${randomBytes(4).toString('hex')}`;
+  const composeEnv = { WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env };
   const down = async (): Promise<void> => {
     await docker('compose', '--project-directory', repoRoot, '--project-name', projectName, 'down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '5');
   };
@@ -39,7 +40,7 @@ export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack
     environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
       .withProjectName(projectName)
       .withBuild()
-      .withEnvironment({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env })
+      .withEnvironment(composeEnv)
       .withDefaultWaitStrategy(Wait.forHealthCheck())
       .withStartupTimeout(180_000)
       .up();
@@ -53,7 +54,7 @@ export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack
     webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
     edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
     container,
-    compose: (...args) => dockerWithEnv({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env }, 'compose', '--project-directory', repoRoot, '--project-name', projectName, ...args),
+    compose: (...args) => dockerWithEnv(composeEnv, 'compose', '--project-directory', repoRoot, '--project-name', projectName, ...args),
     down,
   };
 }
