@@ -1,10 +1,7 @@
 import { ServerInterceptingCall, status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
 import type { AccessPolicy } from './access-policy.ts';
 import type { IdentityResult } from './caller-identity.ts';
-
-// Health is checked by the container healthcheck from inside the server's own container, which
-// has no client certificate; it reveals only serving / not serving.
-const healthServicePrefix = '/grpc.health.v1.Health/';
+import { healthServicePrefix } from './rpc-names.ts';
 
 /**
  * Refuses calls that did not come through the edge with a verified client certificate
@@ -16,6 +13,8 @@ export function createCallerAuthInterceptor(readIdentity: (metadata: Metadata) =
       start(next) {
         next({
           onReceiveMetadata(metadata, nextMetadata) {
+            // The container healthcheck calls from inside the server's container, without a client
+            // certificate; health reveals only serving / not serving.
             if (methodDescriptor.path.startsWith(healthServicePrefix)) return nextMetadata(metadata);
             const { identity, problem } = readIdentity(metadata);
             if (problem !== undefined) {

@@ -1,13 +1,7 @@
 import { ServerInterceptingCall, status as grpcStatus, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { CallerIdentity, IdentityResult } from './caller-identity.ts';
-
-const statusNames = new Map<number, string>(
-  Object.entries(grpcStatus).filter((entry): entry is [string, number] => typeof entry[1] === 'number').map(([name, code]) => [code, name]),
-);
-
-// Container healthchecks call this every few seconds; a passing check is not news.
-const healthServicePrefix = '/grpc.health.v1.Health/';
+import { healthServicePrefix, statusName } from './rpc-names.ts';
 
 /**
  * Writes one structured log line per RPC when its status is sent: request id, authority, peer, the calling
@@ -42,11 +36,12 @@ export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata:
           authority: call.getHost(),
           peer: call.getPeer(),
           client,
-          code: statusNames.get(status.code) ?? String(status.code),
+          code: statusName(status.code),
           durationMs: Math.round(durationMs * 1000) / 1000,
           userAgent,
         };
         if (status.code !== grpcStatus.OK) logger.warn({ ...line, details: status.details }, 'rpc');
+        // Container healthchecks call every few seconds; a passing check is not news.
         else if (methodDescriptor.path.startsWith(healthServicePrefix)) logger.debug(line, 'rpc');
         else logger.info(line, 'rpc');
         next(status);

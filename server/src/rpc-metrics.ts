@@ -1,5 +1,6 @@
-import { ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
+import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { statusName } from './rpc-names.ts';
 
 /**
  * Counts every RPC and observes its duration, by method and gRPC status code, as a server
@@ -18,7 +19,7 @@ export function createRpcMetricsInterceptor(registry: Registry): ServerIntercept
     const startedAt = process.hrtime.bigint();
     return new ServerInterceptingCall(call, {
       sendStatus(status, next) {
-        const labels = { method: methodDescriptor.path, code: grpcStatus[status.code] ?? String(status.code) };
+        const labels = { method: methodDescriptor.path, code: statusName(status.code) };
         calls.inc(labels);
         duration.observe(labels, Number(process.hrtime.bigint() - startedAt) / 1e9);
         next(status);
