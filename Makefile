@@ -31,9 +31,18 @@ client-cert: certs ## Issue another client certificate from the project CA: make
 .PHONY: revoke
 revoke: ## Revoke a client certificate and reload nginx (other clients stay connected): make revoke NAME=alice
 	@scripts/revoke.sh "$(NAME)"
+	@$(MAKE) --no-print-directory reload-nginx
+
+.PHONY: rotate-certs
+rotate-certs: certs ## New server and client certificates from the same CA; nginx reloads, the web app follows by itself
+	@scripts/rotate-certs.sh
+	@$(MAKE) --no-print-directory reload-nginx
+
+.PHONY: reload-nginx
+reload-nginx: ## Reload nginx's configuration, certificates and CRL without dropping calls (if it runs)
 	@if [ -n "$$($(COMPOSE) ps --quiet --status running nginx 2>/dev/null)" ]; then \
-	  $(COMPOSE) exec -T nginx nginx -s reload && echo "==> nginx reloaded: $(NAME) is refused from now on"; \
-	else echo "==> nginx is not running; it will read the new CRL when it starts"; fi
+	  $(COMPOSE) exec -T nginx nginx -s reload && echo "==> nginx reloaded"; \
+	else echo "==> nginx is not running; it reads the new files when it starts"; fi
 
 .PHONY: build
 build: env certs ## Build the images
@@ -94,6 +103,10 @@ unit: compile ## Unit tests (Node's test runner)
 .PHONY: e2e
 e2e: env certs compile ## End-to-end tests against the real containers (Testcontainers)
 	$(NODE) PYTHON="$$(scripts/ensure-python-grpc.sh)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
+
+.PHONY: e2e-resilience
+e2e-resilience: env certs compile ## Only the zero-failed-calls load tests (restart, reload, rotation, 10k calls); make e2e runs them too
+	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node --test e2e/resilience.test.ts
 
 .PHONY: test
 test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -132,5 +132,41 @@ describe('client-cert.sh and revoke.sh', () => {
     const unknown = script('revoke.sh', ['nobody']);
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /No certificate for 'nobody'/);
+  });
+});
+
+describe('rotate-certs.sh', () => {
+  const dir = join(scratch, 'rotate');
+  const rotate = () => spawnSync('bash', [join(repoRoot, 'scripts/rotate-certs.sh')], { env: { ...process.env, CERTS_DIR: dir }, encoding: 'utf8' });
+
+  it('replaces both leaves and their keys in place, from the same CA', () => {
+    assert.equal(makeCerts(dir).status, 0);
+    const files = ['server.pem', 'server-key.pem', 'client.pem', 'client-key.pem'];
+    const before = Object.fromEntries(files.map((file) => [file, { inode: statSync(join(dir, file)).ino, text: readFileSync(join(dir, file), 'utf8') }]));
+    const caBefore = readFileSync(join(dir, 'ca.pem'), 'utf8');
+
+    const result = rotate();
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr + result.stdout, /rotated in .*same CA/);
+    assert.equal(readFileSync(join(dir, 'ca.pem'), 'utf8'), caBefore, 'the CA stays');
+    const ca = cert(dir, 'ca');
+    for (const file of files) {
+      assert.notEqual(readFileSync(join(dir, file), 'utf8'), before[file]?.text, `${file} is new`);
+      assert.equal(statSync(join(dir, file)).ino, before[file]?.inode, `${file} written in place, so bind mounts see it`);
+    }
+    for (const name of ['server', 'client']) {
+      assert.ok(cert(dir, name).verify(ca.publicKey), `${name}.pem is signed by the same CA`);
+      assert.ok(cert(dir, name).checkPrivateKey(createPrivateKey(readFileSync(join(dir, `${name}-key.pem`)))), `${name}-key.pem matches`);
+      assert.equal(statSync(join(dir, `${name}-key.pem`)).mode & 0o777, 0o600);
+    }
+    assert.equal(cert(dir, 'server').subjectAltName, 'DNS:nginx, DNS:localhost, IP Address:127.0.0.1');
+    assert.match(cert(dir, 'client').subject, /CN=dice-webapp/);
+    assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('.rotate')), [], 'no staging left behind');
+  });
+
+  it('says to run make certs first when there is nothing to rotate', () => {
+    const result = spawnSync('bash', [join(repoRoot, 'scripts/rotate-certs.sh')], { env: { ...process.env, CERTS_DIR: join(scratch, 'empty') }, encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /run make certs first/);
   });
 });

@@ -38,18 +38,17 @@ if [ ! -s "$dir/ca.pem" ]; then
     -out "$dir/ca.pem"
 fi
 
-issue_leaf() { # name subject extensions...
-  local name=$1 subject=$2; shift 2
+issue_leaf() { # name
+  local name=$1
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
   # An own CA (see README) keeps its key elsewhere: then every certificate must come from there.
   have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see README, 'Using your own CA')."
-  say "issuing $name.pem ($subject)"
-  issue_cert "$dir/$name.pem" "$dir/$name-key.pem" "$subject" "$@"
+  say "issuing $name.pem"
+  "issue_${name}_leaf" "$dir/$name.pem" "$dir/$name-key.pem"
 }
 
-issue_leaf server "/O=Dice Stack/CN=nginx" \
-  "extendedKeyUsage=serverAuth" "subjectAltName=DNS:nginx,DNS:localhost,IP:127.0.0.1"
-issue_leaf client "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"
+issue_leaf server
+issue_leaf client
 
 # nginx refuses every client once the CRL is past its next-update date, so each run re-signs it.
 if have_ca_key; then
@@ -58,14 +57,6 @@ elif [ ! -s "$dir/crl.pem" ]; then
   die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see README, 'Using your own CA')."
 fi
 
-chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
-chmod 0700 "$ca_dir"
-chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem
-if is_root; then
-  # Same default as prepare-build.sh: the unprivileged id the containers run as when make runs as root.
-  chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem
-fi
-for cert in server client; do
-  openssl verify -CAfile "$dir/ca.pem" "$dir/$cert.pem" >/dev/null || die "$cert.pem does not verify against ca.pem; re-issue with FORCE=1."
-done
+protect_leaf_files
+verify_leaves "$dir"
 say "certificates ready in $dir"

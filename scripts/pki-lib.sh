@@ -69,3 +69,30 @@ update_crl() {
   chmod 0644 "$dir/crl.pem"
   rm -f "$config" "$tmp"
 }
+
+# The two leaves the stack runs with, shared by make-certs.sh and rotate-certs.sh.
+# issue_server_leaf / issue_client_leaf CERT_PATH KEY_PATH
+issue_server_leaf() {
+  issue_cert "$1" "$2" "/O=Dice Stack/CN=nginx" "extendedKeyUsage=serverAuth" "subjectAltName=DNS:nginx,DNS:localhost,IP:127.0.0.1"
+}
+issue_client_leaf() {
+  issue_cert "$1" "$2" "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"
+}
+
+# Certificates world-readable, keys 0600; as root, the keys go to the unprivileged id the containers
+# run as (APP_UID/APP_GID, default 10001, as in prepare-build.sh), so they can stay 0600.
+protect_leaf_files() {
+  chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
+  chmod 0700 "$ca_dir"
+  chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem
+  if is_root; then
+    chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem
+  fi
+}
+
+verify_leaves() { # dir holding server.pem and client.pem
+  local cert
+  for cert in server client; do
+    openssl verify -CAfile "$dir/ca.pem" "$1/$cert.pem" >/dev/null || die "$1/$cert.pem does not verify against ca.pem; re-issue with FORCE=1."
+  done
+}

@@ -5,6 +5,7 @@ import { loaderOptions } from './loader-options.ts';
 import type { ProtoGrpcType } from './generated/api.ts';
 
 export { loaderOptions } from './loader-options.ts';
+export { diceServiceConfig } from './client-service-config.ts';
 export type { ProtoGrpcType } from './generated/api.ts';
 export type { DiceServiceClient, DiceServiceHandlers } from './generated/api/DiceService.ts';
 export type { RollDieRequest, RollDieRequest__Output } from './generated/api/RollDieRequest.ts';

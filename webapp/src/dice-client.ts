@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '@dice/common';
-import { loadDiceApi, type DiceServiceClient } from '@dice/proto';
+import { diceServiceConfig, loadDiceApi, type DiceServiceClient } from '@dice/proto';
 
 /** A rolled die and the server replica that rolled it (from the x-dice-replica response header). */
 export interface RollResult {
@@ -16,19 +16,11 @@ export interface DiceRoller {
   close(): void;
 }
 
-/**
- * The channel's service config: RollDie is retried on UNAVAILABLE, the code for "never reached a
- * server" (a replica shutting down, nginx reloading, a connection closed by GOAWAY). Retrying is
- * safe because rolling a die has no side effect; the call's deadline still bounds the whole.
- */
-export const diceServiceConfig = {
-  methodConfig: [
-    {
-      name: [{ service: 'api.DiceService' }],
-      retryPolicy: { maxAttempts: 4, initialBackoff: '0.05s', maxBackoff: '0.5s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
-    },
-  ],
-};
+/** A DiceRoller on one gRPC channel, which can also be retired gracefully. */
+export interface DiceChannel extends DiceRoller {
+  /** Takes no more calls and closes the channel once the calls in flight have ended. */
+  drain(): Promise<void>;
+}
 
 /** A failed RollDie call, keeping the gRPC status so callers can answer with a meaningful code. */
 export class DiceCallError extends Error {
@@ -82,7 +74,7 @@ export interface DiceClientOptions {
  * One channel for the life of the app: every request reuses its HTTP/2 connection and TLS session
  * instead of paying a handshake per request. The channel reconnects by itself after failures.
  */
-export function createDiceClient({ target, credentials, deadlineMs, tlsServerName, onCallEnd }: DiceClientOptions): DiceRoller {
+export function createDiceClient({ target, credentials, deadlineMs, tlsServerName, onCallEnd }: DiceClientOptions): DiceChannel {
   const options: grpc.ChannelOptions = {
     'grpc.service_config': JSON.stringify(diceServiceConfig),
     ...(tlsServerName ? { 'grpc.ssl_target_name_override': tlsServerName } : {}),
@@ -90,14 +82,18 @@ export function createDiceClient({ target, credentials, deadlineMs, tlsServerNam
   const client: DiceServiceClient = new (loadDiceApi().api.DiceService)(target, credentials, options);
   // Start connecting now, so the first page view does not wait for the TLS handshake.
   client.getChannel().getConnectivityState(true);
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
   return {
     roll({ requestId } = {}) {
       const metadata = new grpc.Metadata();
       if (requestId) metadata.set('x-request-id', requestId);
+      inFlight++;
       return new Promise((resolve, reject) => {
         let replica: string | undefined;
         const startedAt = performance.now();
         const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
+          if (--inFlight === 0) idle?.();
           onCallEnd?.(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK', (performance.now() - startedAt) / 1000);
           if (error) reject(new DiceCallError(error.code, error.details));
           else if (!response || response.value < 1 || response.value > 6) reject(new DiceCallError(grpc.status.INTERNAL, `the dice service answered an impossible roll (${response?.value})`));
@@ -110,6 +106,11 @@ export function createDiceClient({ target, credentials, deadlineMs, tlsServerNam
       });
     },
     close() {
+      client.close();
+    },
+    async drain() {
+      // Every call has a deadline, so this wait is bounded by deadlineMs.
+      if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
       client.close();
     },
   };

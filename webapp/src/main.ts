@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
-import { createDiceClient, loadClientCredentials } from './dice-client.ts';
+import { createReloadingDiceClient } from './certificate-reload.ts';
+import { createDiceClient } from './dice-client.ts';
 import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
 await runMain('webapp', async () => {
@@ -12,12 +13,17 @@ await runMain('webapp', async () => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createWebappMetrics(registry);
-  const dice = createDiceClient({
-    target: config.diceTarget,
-    credentials: loadClientCredentials(config.tlsFiles),
-    deadlineMs: config.deadlineMs,
-    tlsServerName: config.tlsServerName,
-    onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
+  const dice = createReloadingDiceClient({
+    tlsFiles: config.tlsFiles,
+    logger,
+    connect: (credentials) =>
+      createDiceClient({
+        target: config.diceTarget,
+        credentials,
+        deadlineMs: config.deadlineMs,
+        tlsServerName: config.tlsServerName,
+        onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
+      }),
   });
   const app = buildApp({ dice, logger, metrics });
   await app.listen({ host: config.host, port: config.port });

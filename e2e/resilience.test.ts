@@ -1,0 +1,181 @@
+// Zero failed calls while the stack is operated: a steady load through nginx with a client
+// certificate runs during a replica restart, nginx reloads and a certificate rotation, and 10,000
+// calls go over one channel. Its own stack with two server replicas and a throwaway PKI (the
+// rotation rewrites the certificates). Run alone with `make e2e-resilience`; `make test` runs it too.
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
+import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
+import { repoRoot, startStack, type Stack } from './stack.ts';
+
+const callsPerSecond = 300;
+const execFileAsync = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** nginx access-log entries for calls made with the given client certificate CN. */
+async function edgeEntries(stack: Stack, commonName: string): Promise<{ connection: number; connection_requests: number; grpc_status: string }[]> {
+  const logs = await containerLogs(stack.container('nginx').getId());
+  return logs
+    .split('\n')
+    .filter((line) => line.startsWith('{') && line.includes(`CN=${commonName}`))
+    .map((line) => JSON.parse(line) as { connection: number; connection_requests: number; grpc_status: string });
+}
+
+function assertNoFailures(report: LoadReport, minimumCalls: number): void {
+  assert.ok(report.total >= minimumCalls, `only ${report.total} calls were made; the load did not run as planned`);
+  assert.deepEqual(Object.keys(report.byCode), ['OK'], `calls ended with ${JSON.stringify(report.byCode)}; first failures: ${report.failures.join(' | ')}`);
+}
+
+/** The SHA-256 fingerprint of a PEM file, in the server log's form (lowercase hex, no colons). */
+const sha256Of = (pemFile: string): string => new X509Certificate(readFileSync(pemFile)).fingerprint256.replaceAll(':', '').toLowerCase();
+
+/** The fingerprint of the certificate the edge presents now. */
+function edgeCertificateSha256(address: string, ca: string): Promise<string> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host, port: Number(port), ca: readFileSync(ca), servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
+      const fingerprint = socket.getPeerCertificate().fingerprint256.replaceAll(':', '').toLowerCase();
+      socket.destroy();
+      resolve(fingerprint);
+    });
+    socket.once('error', reject);
+  });
+}
+
+describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
+  let stack: Stack;
+  let certs: string;
+  let identity: { ca: string; cert: string; key: string };
+  let load: SteadyLoadOptions;
+
+  before(async () => {
+    certs = mkdtempSync(join(tmpdir(), 'dice-resilience-pki-'));
+    const pki = (script: string, ...args: string[]): void => {
+      const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...process.env, CERTS_DIR: certs }, encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+    };
+    pki('make-certs.sh');
+    // The load has a certificate of its own, so its calls can be told apart in the edge log.
+    pki('client-cert.sh', 'load');
+    identity = { ca: join(certs, 'ca.pem'), cert: join(certs, 'clients/load.pem'), key: join(certs, 'clients/load-key.pem') };
+    load = { address: '', identity, callsPerSecond };
+    // Off, so the 10,000 calls run at full speed: the rate limit has its own tests in edge-contract.
+    stack = await startStack({ env: { CERTS_DIR: certs, EDGE_RATE_LIMIT: 'off' } });
+    load.address = stack.edgeAddress;
+    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=2', 'server');
+  });
+
+  after(async () => {
+    await stack?.down();
+    if (certs) rmSync(certs, { recursive: true, force: true });
+  });
+
+  it("makes 10,000 calls on one channel through nginx without an error, on one connection (past nginx's default of 1000 requests per connection), with retries off", async () => {
+    const report = await callsOnOneChannel({ address: stack.edgeAddress, identity, total: 10_000, concurrency: 32 });
+    assert.equal(report.total, 10_000);
+    assert.deepEqual(report.byCode, { OK: 10_000 }, `first failures: ${report.failures.join(' | ')}`);
+    const entries = await waitFor('10,000 edge log lines', 30_000, async () => {
+      const found = await edgeEntries(stack, 'load');
+      return found.length >= 10_000 ? found : undefined;
+    });
+    assert.deepEqual([...new Set(entries.map((entry) => entry.connection))].length, 1, 'one TLS connection carried every call');
+    assert.equal(Math.max(...entries.map((entry) => entry.connection_requests)), 10_000);
+  });
+
+  it('fails no call while one server replica restarts (SIGTERM, NOT_SERVING, drain), and the replica serves again', async () => {
+    const replicas = (await stack.compose('ps', '--quiet', 'server')).trim().split('\n');
+    assert.equal(replicas.length, 2, 'two server replicas run');
+    const restarted = replicas[0] as string;
+    const report = await underSteadyLoad(load, async () => {
+      await sleep(1500);
+      // Docker sends SIGTERM and waits up to the grace period, as compose does with stop_grace_period.
+      await docker('restart', '--time', '15', restarted);
+      await waitFor('the restarted replica to be healthy', 60_000, async () => ((await inspect(restarted, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+      await sleep(1500);
+    });
+    assertNoFailures(report, callsPerSecond * 3);
+
+    const log = await containerLogs(restarted);
+    assert.match(log, /health NOT_SERVING, draining calls/);
+    assert.doesNotMatch(log, /grace period over/, 'the drain finished within the grace period');
+    // nginx re-resolves the service name, so the restarted replica gets calls again.
+    // nginx re-resolves the service name (every 5 s) and retries a peer it marked failed after
+    // fail_timeout (10 s), so the restarted replica gets calls again without an nginx restart.
+    await waitFor('calls to reach both replicas again', 30_000, async () => {
+      const again = await underSteadyLoad(load, () => sleep(1000));
+      assertNoFailures(again, callsPerSecond / 2);
+      return Object.keys(again.byReplica).length === 2 ? true : undefined;
+    });
+  });
+
+  it('fails no call while nginx reloads its configuration three times', async () => {
+    const connectionsBefore = new Set((await edgeEntries(stack, 'load')).map((entry) => entry.connection));
+    const report = await underSteadyLoad(load, async () => {
+      for (let i = 0; i < 3; i++) {
+        await sleep(1500);
+        await stack.compose('exec', '-T', 'nginx', 'nginx', '-s', 'reload');
+      }
+      await sleep(1500);
+    });
+    assertNoFailures(report, callsPerSecond * 5);
+    // Each reload closes the client's connection gracefully (GOAWAY); the client reconnected.
+    const connections = new Set((await edgeEntries(stack, 'load')).map((entry) => entry.connection).filter((id) => !connectionsBefore.has(id)));
+    assert.ok(connections.size >= 3, `the load came over ${connections.size} connections: nginx did not reload`);
+  });
+
+  it('fails no call while make rotate-certs replaces the server and client certificates; nginx and the web app use the new ones', async () => {
+    const serverBefore = await edgeCertificateSha256(stack.edgeAddress, identity.ca);
+    const webappFailures: string[] = [];
+    let webappCalls = 0;
+    let rolling = true;
+    const rollThroughWebapp = async (): Promise<void> => {
+      while (rolling) {
+        webappCalls++;
+        const response = await fetch(`${stack.webappUrl}/api/roll`);
+        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    };
+    const newServer = { sha256: '' };
+    const newClient = { sha256: '' };
+    let webappLoad: Promise<unknown> = Promise.resolve();
+    const report = await underSteadyLoad(load, async () => {
+      webappLoad = Promise.all([rollThroughWebapp(), rollThroughWebapp()]);
+      try {
+        await sleep(1500);
+        // Asynchronously, so the load keeps its pace while make runs.
+        const make = await execFileAsync('make', ['--no-print-directory', 'rotate-certs'], {
+          cwd: repoRoot,
+          env: { ...process.env, CERTS_DIR: certs, COMPOSE_PROJECT_NAME: stack.projectName },
+        });
+        assert.match(make.stdout, /nginx reloaded/);
+        newServer.sha256 = sha256Of(join(certs, 'server.pem'));
+        newClient.sha256 = sha256Of(join(certs, 'client.pem'));
+        // The server logs the certificate of every caller: the web app's calls arrive with the new one.
+        await waitFor("the web app's calls to present the new client certificate", 20_000, async () => {
+          const logs = await Promise.all((await stack.compose('ps', '--quiet', 'server')).trim().split('\n').map(containerLogs));
+          return logs.join('\n').includes(`"sha256":"${newClient.sha256}"`) ? true : undefined;
+        });
+        await sleep(1500);
+      } finally {
+        rolling = false;
+        await webappLoad;
+      }
+    });
+    assert.notEqual(newServer.sha256, serverBefore);
+    assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer.sha256, 'nginx serves the new server certificate');
+    assertNoFailures(report, callsPerSecond * 3);
+    assert.ok(webappCalls > 20, `only ${webappCalls} web app calls were made`);
+    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
+    const webappLog = await containerLogs(stack.container('webapp').getId());
+    assert.match(webappLog, /client certificate reloaded/);
+    assert.equal(await inspect(stack.container('webapp').getId(), '{{.RestartCount}}'), '0', 'the web app was not restarted');
+  });
+});

@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import { diceServiceConfig, loadDiceApi } from '@dice/proto';
+import type { ClientIdentity } from './dice-client.ts';
+
+/** How the calls of a load run ended. */
+export interface LoadReport {
+  total: number;
+  /** Calls by final gRPC status name (after the channel's retries), OK included. */
+  byCode: Record<string, number>;
+  /** The first few failures, for the assertion message. */
+  failures: string[];
+  /** Calls per answering replica (x-dice-replica). */
+  byReplica: Record<string, number>;
+}
+
+export interface SteadyLoad {
+  /** Calls started so far. */
+  started(): number;
+  /** Stops starting calls, waits for those in flight and reports. */
+  stop(): Promise<LoadReport>;
+}
+
+export interface SteadyLoadOptions {
+  address: string;
+  identity: Required<ClientIdentity>;
+  callsPerSecond: number;
+  deadlineMs?: number;
+  /** With the documented client service config (retry on UNAVAILABLE); off to see raw failures. */
+  retries?: boolean;
+}
+
+/**
+ * A client with the client certificate that starts RollDie calls at a fixed rate on one channel,
+ * like a service calling through the edge, and counts how each call ended.
+ */
+export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs = 5000, retries = true }: SteadyLoadOptions): SteadyLoad {
+  const credentials = grpc.credentials.createSsl(readFileSync(identity.ca), readFileSync(identity.key), readFileSync(identity.cert));
+  const client = new (loadDiceApi().api.DiceService)(address, credentials, {
+    // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
+    'grpc.ssl_target_name_override': 'localhost',
+    ...(retries ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : { 'grpc.enable_retries': 0 }),
+  });
+  const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
+  const inFlight = new Set<Promise<void>>();
+
+  const callOnce = (): void => {
+    report.total++;
+    let replica = 'unknown';
+    const done = new Promise<void>((resolve) => {
+      const call = client.RollDie({}, { deadline: Date.now() + deadlineMs }, (error) => {
+        const code = error ? (grpc.status[error.code] ?? String(error.code)) : 'OK';
+        report.byCode[code] = (report.byCode[code] ?? 0) + 1;
+        if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details}`);
+        if (!error) report.byReplica[replica] = (report.byReplica[replica] ?? 0) + 1;
+        resolve();
+      });
+      call.on('metadata', (headers: grpc.Metadata) => {
+        replica = String(headers.get('x-dice-replica')[0] ?? 'unknown');
+      });
+    });
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  };
+
+  // Ticks of 20 ms; each starts the calls due by now, so a slow tick does not lower the rate.
+  const startedAt = performance.now();
+  const timer = setInterval(() => {
+    const due = Math.floor(((performance.now() - startedAt) / 1000) * callsPerSecond);
+    while (report.total < due) callOnce();
+  }, 20);
+
+  return {
+    started: () => report.total,
+    async stop() {
+      clearInterval(timer);
+      await Promise.all(inFlight);
+      client.close();
+      return report;
+    },
+  };
+}
+
+/** Runs the load while `during` runs; the load is stopped also when `during` fails. */
+export async function underSteadyLoad(options: SteadyLoadOptions, during: () => Promise<void>): Promise<LoadReport> {
+  const load = startSteadyLoad(options);
+  try {
+    await during();
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+  return load.stop();
+}
+
+/** Starts `total` calls, `concurrency` at a time, on one channel without retries; reports how they ended. */
+export async function callsOnOneChannel(options: { address: string; identity: Required<ClientIdentity>; total: number; concurrency: number }): Promise<LoadReport> {
+  const credentials = grpc.credentials.createSsl(readFileSync(options.identity.ca), readFileSync(options.identity.key), readFileSync(options.identity.cert));
+  const client = new (loadDiceApi().api.DiceService)(options.address, credentials, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.enable_retries': 0 });
+  const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
+  const worker = async (): Promise<void> => {
+    while (report.total < options.total) {
+      report.total++;
+      const code = await new Promise<string>((resolve) => {
+        client.RollDie({}, { deadline: Date.now() + 10_000 }, (error) => {
+          if (error && report.failures.length < 10) report.failures.push(`${grpc.status[error.code]}: ${error.details}`);
+          resolve(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK');
+        });
+      });
+      report.byCode[code] = (report.byCode[code] ?? 0) + 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: options.concurrency }, worker));
+  } finally {
+    client.close();
+  }
+  return report;
+}
