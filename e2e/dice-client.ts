@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadDiceApi, type DiceServiceClient } from '@dice/proto';
+import { diceServiceConfig, loadDiceApi, type DiceServiceClient } from '@dice/proto';
 
 export interface ClientIdentity {
   ca: string;
@@ -8,15 +8,21 @@ export interface ClientIdentity {
   key?: string;
 }
 
-/** A DiceService client for nginx's published port, presenting the given client certificate (or none). */
-export function edgeClient(address: string, identity: ClientIdentity): DiceServiceClient {
+/**
+ * A DiceService client for nginx's published port, presenting the given client certificate (or
+ * none); with retries, it has the service config the README tells clients to use.
+ */
+export function edgeClient(address: string, identity: ClientIdentity, { retries = false } = {}): DiceServiceClient {
   const credentials = grpc.credentials.createSsl(
     readFileSync(identity.ca),
     identity.key ? readFileSync(identity.key) : null,
     identity.cert ? readFileSync(identity.cert) : null,
   );
   // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
-  return new (loadDiceApi().api.DiceService)(address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+  return new (loadDiceApi().api.DiceService)(address, credentials, {
+    'grpc.ssl_target_name_override': 'localhost',
+    ...(retries ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : {}),
+  });
 }
 
 /** One RollDie call; resolves with the value or rejects with the grpc-js ServiceError. */

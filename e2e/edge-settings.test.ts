@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { repoRoot } from './stack.ts';
 
@@ -11,9 +11,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-settings-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function render(env: Record<string, string>) {
-  const file = join(scratch, `${Object.values(env).join('_').replace(/\W/g, '')}.conf`);
+  // A directory per call: the script writes three files side by side.
+  const file = join(mkdtempSync(join(scratch, 'render-')), 'edge-settings.conf');
   const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_FILE: file, ...env }, encoding: 'utf8' });
-  return { ...result, conf: () => readFileSync(file, 'utf8') };
+  return { ...result, conf: () => readFileSync(file, 'utf8'), sibling: (name: string) => readFileSync(join(dirname(file), name), 'utf8') };
 }
 
 describe('render-edge-settings.sh', () => {
@@ -26,6 +27,19 @@ describe('render-edge-settings.sh', () => {
     assert.match(conf, /^limit_req zone=per_client_certificate burst=2000 nodelay;$/m);
     assert.match(conf, /^client_max_body_size 64k;$/m);
     assert.match(conf, /^grpc_read_timeout 30s;$/m);
+    assert.match(conf, /^keepalive_requests 100000;$/m);
+    assert.match(result.sibling('main-settings.conf'), /^worker_processes auto;$/m);
+    assert.match(result.sibling('upstream-settings.conf'), /^keepalive 32;$/m);
+    assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 100000;$/m);
+  });
+
+  it('sets nginx workers, upstream keepalive (0 turns it off) and calls per connection', () => {
+    const result = render({ EDGE_WORKER_PROCESSES: '1', EDGE_UPSTREAM_KEEPALIVE: '0', EDGE_KEEPALIVE_REQUESTS: '1000' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.sibling('main-settings.conf'), /^worker_processes 1;$/m);
+    assert.doesNotMatch(result.sibling('upstream-settings.conf'), /^keepalive /m);
+    assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 1000;$/m);
+    assert.match(result.conf(), /^keepalive_requests 1000;$/m);
   });
 
   it('takes the EDGE_* values, and EDGE_RATE_LIMIT=off drops the limit', () => {
@@ -35,7 +49,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(conf, /^grpc_send_timeout 500ms;$/m);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);

@@ -128,3 +128,18 @@ describe('unexpected errors and other routes', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/nope' })).statusCode, 404);
   });
 });
+
+describe('benchmark routes', () => {
+  it('are absent unless asked for', async () => {
+    const app = buildApp({ dice: diceThat(async () => 3) });
+    assert.equal((await app.inject({ method: 'GET', url: '/bench/hello' })).statusCode, 404);
+    assert.equal((await app.inject({ method: 'GET', url: '/bench/roll-new-channel' })).statusCode, 404);
+  });
+
+  it('serve a hello-world route and /api/roll on the channel-per-request roller when on', async () => {
+    const app = buildApp({ dice: diceThat(async () => 3, 'shared'), benchRoutes: { channelPerRequestDice: diceThat(async () => 5, 'fresh') } });
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/bench/hello' })).json(), { hello: 'world' });
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/bench/roll-new-channel' })).json(), { value: 5, replica: 'fresh' });
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/api/roll' })).json(), { value: 3, replica: 'shared' });
+  });
+});

@@ -12,6 +12,12 @@ export interface AppOptions {
   dice: DiceRoller;
   logger?: FastifyBaseLogger;
   metrics?: WebappMetrics;
+  /**
+   * Benchmark-only routes (BENCH_ROUTES=on), for `make bench`: GET /bench/hello, the web tier's
+   * ceiling, and GET /bench/roll-new-channel, /api/roll with this roller, which opens a new channel
+   * (and TLS handshake) per request as the original tutorial did.
+   */
+  benchRoutes?: { channelPerRequestDice: DiceRoller };
 }
 
 export const unavailableSentence = 'The dice service is unavailable, try again shortly';
@@ -41,7 +47,7 @@ const htmlSecurityHeaders = {
 // A caller's request id is kept only when it is short and plain, so it cannot forge log lines.
 const requestIdSyntax = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function buildApp({ dice, logger, metrics }: AppOptions): FastifyInstance {
+export function buildApp({ dice, logger, metrics, benchRoutes }: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     requestIdHeader: false,
@@ -69,9 +75,9 @@ export function buildApp({ dice, logger, metrics }: AppOptions): FastifyInstance
     production: true,
   });
 
-  async function rollOrFail(reply: FastifyReply): Promise<RollResult | DiceFailure> {
+  async function rollOrFail(reply: FastifyReply, roller = dice): Promise<RollResult | DiceFailure> {
     try {
-      return await dice.roll({ requestId: reply.request.id });
+      return await roller.roll({ requestId: reply.request.id });
     } catch (error) {
       if (!(error instanceof DiceCallError)) throw error;
       const failure = describeFailure(error);
@@ -91,14 +97,20 @@ export function buildApp({ dice, logger, metrics }: AppOptions): FastifyInstance
     return reply.viewAsync('index.eta', { value: result.value, face: dieFace(result.value), replica: result.replica });
   });
 
-  app.get('/api/roll', async (_request, reply) => {
-    const result = await rollOrFail(reply);
+  const rollAsJson = (roller: DiceRoller) => async (_request: unknown, reply: FastifyReply) => {
+    const result = await rollOrFail(reply, roller);
     reply.header('cache-control', 'no-store');
     if ('httpStatus' in result) {
       return reply.code(result.httpStatus).send({ error: result.sentence, grpcCode: result.grpcCode });
     }
     return { value: result.value, replica: result.replica };
-  });
+  };
+  app.get('/api/roll', rollAsJson(dice));
+
+  if (benchRoutes) {
+    app.get('/bench/hello', async () => ({ hello: 'world' }));
+    app.get('/bench/roll-new-channel', rollAsJson(benchRoutes.channelPerRequestDice));
+  }
 
   // Polled by the container healthcheck every few seconds: keep it out of the info log.
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));

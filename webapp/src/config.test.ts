@@ -11,11 +11,17 @@ describe('loadWebappConfig', () => {
     assert.equal(config.port, 8000);
     assert.equal(config.diceTarget, 'nginx:9443');
     assert.equal(config.tlsServerName, undefined);
+    assert.equal(config.benchRoutes, false);
     assert.deepEqual(config.tlsFiles, { ca: '/certs/ca.pem', cert: '/certs/client.pem', key: '/certs/client-key.pem' });
   });
 
   it('stops on a bad port with a line naming PORT', () => {
     assert.throws(() => loadWebappConfig({ ...tls, PORT: 'abc' }), (error: unknown) => error instanceof ConfigError && /^PORT must be/.test(error.message));
+  });
+
+  it('turns the benchmark routes on only for BENCH_ROUTES=on, and names the variable otherwise', () => {
+    assert.equal(loadWebappConfig({ ...tls, BENCH_ROUTES: 'on' }).benchRoutes, true);
+    assert.throws(() => loadWebappConfig({ ...tls, BENCH_ROUTES: 'yes' }), (error: unknown) => error instanceof ConfigError && /^BENCH_ROUTES must be one of on, off/.test(error.message));
   });
 
   it('requires the client certificate files', () => {

@@ -1,4 +1,4 @@
-import { readInteger, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
+import { readChoice, readInteger, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
 
 /** Web app settings, read once from the environment at start-up. */
 export interface WebappConfig {
@@ -16,6 +16,8 @@ export interface WebappConfig {
   metricsPort: number;
   /** Log a warning when the client certificate has fewer days left than this. */
   certificateWarnDays: number;
+  /** Benchmark-only routes under /bench/ (see buildApp); never on in a deployment. */
+  benchRoutes: boolean;
 }
 
 export function loadWebappConfig(env: Env = process.env): WebappConfig {
@@ -34,5 +36,6 @@ export function loadWebappConfig(env: Env = process.env): WebappConfig {
     logLevel: readLogLevel(env),
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
     certificateWarnDays: readInteger(env, 'CERT_EXPIRY_WARN_DAYS', 30, 0, 3650),
+    benchRoutes: readChoice(env, 'BENCH_ROUTES', 'off', ['on', 'off'] as const) === 'on',
   };
 }

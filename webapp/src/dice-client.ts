@@ -115,3 +115,21 @@ export function createDiceClient({ target, credentials, deadlineMs, tlsServerNam
     },
   };
 }
+
+/**
+ * The original tutorial's pattern, kept for `make bench` only: a new channel (new connection, full
+ * TLS handshake) for every call, closed after it. What the shared channel saves is measured against it.
+ */
+export function createChannelPerCallRoller(open: () => DiceChannel): DiceRoller {
+  return {
+    async roll(options) {
+      const channel = open();
+      try {
+        return await channel.roll(options);
+      } finally {
+        channel.close();
+      }
+    },
+    close() {},
+  };
+}

@@ -4,7 +4,8 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
 import { createReloadingDiceClient } from './certificate-reload.ts';
-import { createDiceClient } from './dice-client.ts';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { createChannelPerCallRoller, createDiceClient, loadClientCredentials, type DiceChannel } from './dice-client.ts';
 import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
 await runMain('webapp', async () => {
@@ -13,19 +14,18 @@ await runMain('webapp', async () => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createWebappMetrics(registry);
-  const dice = createReloadingDiceClient({
-    tlsFiles: config.tlsFiles,
-    logger,
-    connect: (credentials) =>
-      createDiceClient({
-        target: config.diceTarget,
-        credentials,
-        deadlineMs: config.deadlineMs,
-        tlsServerName: config.tlsServerName,
-        onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
-      }),
-  });
-  const app = buildApp({ dice, logger, metrics });
+  const connect = (credentials: ChannelCredentials): DiceChannel =>
+    createDiceClient({
+      target: config.diceTarget,
+      credentials,
+      deadlineMs: config.deadlineMs,
+      tlsServerName: config.tlsServerName,
+      onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
+    });
+  const dice = createReloadingDiceClient({ tlsFiles: config.tlsFiles, logger, connect });
+  const benchRoutes = config.benchRoutes ? { channelPerRequestDice: createChannelPerCallRoller(() => connect(loadClientCredentials(config.tlsFiles))) } : undefined;
+  if (benchRoutes) logger.warn('BENCH_ROUTES=on: benchmark routes under /bench/ are served; turn this off outside benchmarks');
+  const app = buildApp({ dice, logger, metrics, ...(benchRoutes ? { benchRoutes } : {}) });
   await app.listen({ host: config.host, port: config.port });
   const metricsServer = await startMetricsServer(registry, config.host, config.metricsPort);
   watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });
