@@ -7,7 +7,7 @@ SHELL := /bin/bash
 # Runs a command with Node 24 first on PATH (installed into .tools/node when the machine's is older).
 NODE := PATH="$$(scripts/ensure-node.sh):$$PATH"
 COMPOSE := docker compose
-UNIT_TESTS := 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts'
+UNIT_TESTS := 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
 help: ## List the targets
@@ -94,7 +94,7 @@ compile: install ## Compile the workspaces to dist/
 
 .PHONY: typecheck
 typecheck: compile ## Type-check everything, tests included
-	@for pkg in common proto server webapp e2e; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
+	@for pkg in common proto server webapp e2e bench; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
 
 .PHONY: unit
 unit: compile ## Unit tests (Node's test runner)
@@ -107,6 +107,10 @@ e2e: env certs compile ## End-to-end tests against the real containers (Testcont
 .PHONY: e2e-resilience
 e2e-resilience: env certs compile ## Only the zero-failed-calls load tests (restart, reload, rotation, 10k calls); make e2e runs them too
 	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node --test e2e/resilience.test.ts
+
+.PHONY: bench
+bench: env certs compile ## Benchmarks of every hop against the real containers; report in bench/results/<date>.md (not part of make test)
+	$(NODE) node bench/src/run-bench.ts
 
 .PHONY: test
 test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite

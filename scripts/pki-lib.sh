@@ -4,8 +4,11 @@
 
 ca_dir="$dir/ca"   # the CA key and its database live here, apart from the files containers mount
 
+# KEY_TYPE=rsa makes RSA-2048 keys instead of ECDSA P-256 (make bench compares the two).
 new_key() { # path
-  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+  local algorithm=(-algorithm EC -pkeyopt ec_paramgen_curve:P-256)
+  [ "${KEY_TYPE:-ecdsa}" = rsa ] && algorithm=(-algorithm RSA -pkeyopt rsa_keygen_bits:2048)
+  (umask 077 && openssl genpkey "${algorithm[@]}" -out "$1" 2>/dev/null)
   chmod 0600 "$1"
 }
 

@@ -1,0 +1,238 @@
+// make bench: every scenario of the benchmark against the real containers, then the report in
+// bench/results/<date>.md and .json. BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS shorten a
+// run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run).
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import autocannon from 'autocannon';
+import { BenchStack, containerCpuSeconds, containerRssMb, edgePort, repoRoot, webappPort, type Service, type StackSettings } from './bench-stack.ts';
+import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
+import { medianRound, renderMarkdown, type Target, type VariantResult } from './report.ts';
+
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
+const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);
+const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
+
+// Throwaway PKIs (ECDSA, RSA), each with a client certificate for the load tool.
+const pkiRoot = `${repoRoot}bench/.pki`;
+function pki(kind: 'ecdsa' | 'rsa'): string {
+  const dir = `${pkiRoot}/${kind}`;
+  if (!existsSync(`${dir}/clients/bench.pem`)) {
+    const env = { ...process.env, CERTS_DIR: dir, KEY_TYPE: kind };
+    execFileSync('bash', [`${repoRoot}scripts/make-certs.sh`], { env, stdio: 'ignore' });
+    execFileSync('bash', [`${repoRoot}scripts/client-cert.sh`, 'bench'], { env, stdio: 'ignore' });
+  }
+  return dir;
+}
+const ecdsa = pki('ecdsa');
+const rsa = pki('rsa');
+const tlsFor = (dir: string) => ({ ca: `${dir}/ca.pem`, cert: `${dir}/clients/bench.pem`, key: `${dir}/clients/bench-key.pem`, serverName: 'localhost' });
+
+/**
+ * What nginx adds to a call from the bench client (snippets/grpc-proxy.conf), so a direct call does
+ * the same work on the server as one through the edge instead of being refused as unauthenticated.
+ */
+function edgeIdentityMetadata(dir: string): Record<string, string> {
+  const pem = readFileSync(`${dir}/clients/bench.pem`, 'utf8');
+  const certificate = new X509Certificate(pem);
+  return {
+    'x-ssl-client-verify': 'SUCCESS',
+    'x-ssl-client-s-dn': certificate.subject.split('\n').reverse().join(','),
+    'x-ssl-client-sha1': certificate.fingerprint.replaceAll(':', '').toLowerCase(),
+    'x-ssl-client-cert': encodeURIComponent(pem),
+  };
+}
+
+const shipped: StackSettings = { replicas: 1, workers: 'auto', upstreamKeepalive: 32, keepaliveRequests: 100_000, certsDir: ecdsa, serverLogLevel: 'info' };
+const edge = `127.0.0.1:${edgePort}`;
+const stack = new BenchStack();
+
+interface RoundOutcome {
+  rate: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  errors: Record<string, number>;
+  loadToolCpu: number;
+  extra: Record<string, number>;
+}
+type Load = (durationSeconds: number) => Promise<RoundOutcome>;
+
+function grpcLoad(options: Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'> | (() => Promise<Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'>>)): Load {
+  return async (durationSeconds) => {
+    const resolved = typeof options === 'function' ? await options() : options;
+    const result = await runGrpcLoad({ ...resolved, durationMs: durationSeconds * 1000, warmupMs: 300 });
+    const extra: Record<string, number> = {};
+    if (resolved.mode === 'connection-per-call') extra['resumed %'] = Math.round((result.resumed / Math.max(1, result.calls)) * 100);
+    return { rate: result.callsPerSecond, p50: result.p50, p90: result.p90, p99: result.p99, errors: result.errors, loadToolCpu: result.loadToolCpuSeconds, extra };
+  };
+}
+
+function httpLoad(path: string, connections: number, overallRate?: number): Load {
+  return async (durationSeconds) => {
+    const cpuBefore = process.cpuUsage();
+    const result = await autocannon({ url: `http://127.0.0.1:${webappPort}${path}`, connections, duration: durationSeconds, ...(overallRate ? { overallRate } : {}) });
+    const cpu = process.cpuUsage(cpuBefore);
+    const errors: Record<string, number> = {};
+    if (result.non2xx) errors['non-2xx'] = result.non2xx;
+    if (result.errors) errors['socket errors'] = result.errors;
+    if (result.timeouts) errors['timeouts'] = result.timeouts;
+    return { rate: Math.round(result.requests.average), p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, errors, loadToolCpu: (cpu.user + cpu.system) / 1e6, extra: {} };
+  };
+}
+
+const results: VariantResult[] = [];
+let largestServerRss = 0;
+
+async function cpuOf(ids: Record<Service, string[]>): Promise<Record<Service, number>> {
+  const total = async (list: string[]) => (await Promise.all(list.map(containerCpuSeconds))).reduce((a, b) => a + b, 0);
+  return { server: await total(ids.server), nginx: await total(ids.nginx), webapp: await total(ids.webapp) };
+}
+
+/** Counts the client connections the load tool's calls came over, from nginx's access log. */
+async function clientConnectionsSince(since: string): Promise<number> {
+  const logs = await stack.logsSince('nginx', since);
+  const ids = new Set<string>();
+  for (const line of logs.split('\n')) if (line.includes('CN=bench')) ids.add(/"connection":(\d+)/.exec(line)?.[1] ?? '');
+  return ids.size;
+}
+
+async function measure(scenario: string, variant: string, settings: StackSettings, load: Load, options: { countConnections?: boolean; rounds?: number } = {}): Promise<VariantResult> {
+  process.stdout.write(`${scenario} / ${variant}: `);
+  await stack.configure(settings);
+  if (warmupSeconds > 0) await load(warmupSeconds);
+  const ids = { server: await stack.containers('server'), nginx: await stack.containers('nginx'), webapp: await stack.containers('webapp') };
+  const measured: (RoundOutcome & { cpu: Record<string, number>; rss: number })[] = [];
+  for (let round = 0; round < (options.rounds ?? rounds); round++) {
+    const since = new Date().toISOString();
+    const before = await cpuOf(ids);
+    const startedAt = performance.now();
+    const outcome = await load(seconds);
+    const elapsed = (performance.now() - startedAt) / 1000;
+    const after = await cpuOf(ids);
+    const rss = Math.max(...(await Promise.all(ids.server.map(containerRssMb))));
+    // The RSS target is about the shipped server settings; scenario 9 changes them on purpose.
+    if (settings.serverNodeOptions === undefined) largestServerRss = Math.max(largestServerRss, rss);
+    const cpu = Object.fromEntries((['nginx', 'server', 'webapp'] as const).map((name) => [name, Math.round(((after[name] - before[name]) / elapsed) * 100) / 100]));
+    cpu['load tool'] = Math.round((outcome.loadToolCpu / elapsed) * 100) / 100;
+    if (options.countConnections) outcome.extra['client connections'] = await clientConnectionsSince(since);
+    measured.push({ ...outcome, cpu, rss });
+    process.stdout.write(`${outcome.rate}/s `);
+  }
+  const median = medianRound(measured);
+  const errors: Record<string, number> = {};
+  for (const round of measured) for (const [code, count] of Object.entries(round.errors)) errors[code] = (errors[code] ?? 0) + count;
+  const result: VariantResult = { scenario, variant, rate: median.rate, p50: median.p50, p90: median.p90, p99: median.p99, errors, cpu: median.cpu, serverRssMb: Math.max(...measured.map((m) => m.rss)), extra: median.extra, rounds: measured.map((m) => m.rate) };
+  results.push(result);
+  process.stdout.write('\n');
+  return result;
+}
+
+const questions: Record<string, string> = {
+  '1. The nginx mTLS hop': 'RollDie straight to the server over h2c, and through nginx with mutual TLS, at the same concurrency (32 calls in flight on 2 channels).',
+  '2. Connection reuse to the backend': 'Through nginx (32 in flight, 2 channels): upstream keepalive on (shipped) and off; calls per client connection (keepalive_requests) at nginx\'s default 1000 and at the shipped 100000, with the client connections counted from nginx\'s log.',
+  '3. The web app\'s shared channel': '/api/roll on the one shared channel, the same with a new channel and TLS handshake per request (the original tutorial\'s pattern), and a hello-world route of the same app (the web tier\'s ceiling); autocannon, 16 connections.',
+  '4. New mTLS clients per second': 'A new connection per call (TLS handshake with client certificate, one RollDie, close), 16 at a time, ECDSA P-256 and RSA-2048 certificates, TLS session resumption off and on; and grpc-js with a new channel per call.',
+  '5. Replicas and nginx workers on 2 cores': 'Through nginx, 64 in flight on 2 channels: one or two server replicas, nginx worker_processes 1 or auto (2).',
+  '6. End to end at a steady rate': 'GET /api/roll at 200 requests/s (autocannon, 8 connections): browser to web app to nginx to server and back.',
+  '7. The per-RPC log line': 'Through nginx as in 1, with the server logging every RPC at info (shipped) or only failures (LOG_LEVEL=warn).',
+  '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
+  '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
+};
+
+try {
+  await stack.build(shipped);
+  await stack.configure(shipped);
+  const direct = await stack.directServerAddress();
+  const viaEdge = { target: edge, tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 };
+
+  const s1 = '1. The nginx mTLS hop';
+  const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad({ target: direct, mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) }));
+  const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, grpcLoad(viaEdge));
+
+  const s2 = '2. Connection reuse to the backend';
+  await measure(s2, 'upstream keepalive 32 (shipped)', shipped, grpcLoad(viaEdge));
+  await measure(s2, 'upstream keepalive off', { ...shipped, upstreamKeepalive: 0 }, grpcLoad(viaEdge));
+  await measure(s2, 'keepalive_requests 1000 (nginx default)', { ...shipped, keepaliveRequests: 1000 }, grpcLoad(viaEdge), { countConnections: true });
+  await measure(s2, 'keepalive_requests 100000 (shipped)', shipped, grpcLoad(viaEdge), { countConnections: true });
+
+  const s3 = "3. The web app's shared channel";
+  const sharedChannel = await measure(s3, '/api/roll, shared channel', shipped, httpLoad('/api/roll', 16));
+  const channelPerRequest = await measure(s3, '/api/roll, new channel per request', shipped, httpLoad('/bench/roll-new-channel', 16));
+  const hello = await measure(s3, 'hello-world route', shipped, httpLoad('/bench/hello', 16));
+
+  const s4 = '4. New mTLS clients per second';
+  for (const [name, dir] of [['ECDSA P-256', ecdsa], ['RSA-2048', rsa]] as const) {
+    for (const resume of [false, true]) {
+      await measure(s4, `${name}, resumption ${resume ? 'on' : 'off'}`, { ...shipped, certsDir: dir }, grpcLoad({ target: edge, tls: tlsFor(dir), mode: 'connection-per-call', concurrency: 16, connections: 1, resume }));
+    }
+  }
+  await measure(s4, 'ECDSA P-256, grpc-js new channel per call', shipped, grpcLoad({ target: edge, tls: tlsFor(ecdsa), mode: 'channel-per-call', concurrency: 16, connections: 1 }));
+
+  const s5 = '5. Replicas and nginx workers on 2 cores';
+  for (const replicas of [1, 2]) {
+    for (const workers of ['1', 'auto']) {
+      await measure(s5, `${replicas} replica${replicas > 1 ? 's' : ''}, nginx workers ${workers}`, { ...shipped, replicas, workers }, grpcLoad({ ...viaEdge, concurrency: 64 }));
+    }
+  }
+
+  const s6 = '6. End to end at a steady rate';
+  await measure(s6, 'GET /api/roll at 200/s', shipped, httpLoad('/api/roll', 8, 200));
+
+  const s7 = '7. The per-RPC log line';
+  await measure(s7, 'server LOG_LEVEL=info (shipped)', shipped, grpcLoad(viaEdge));
+  await measure(s7, 'server LOG_LEVEL=warn', { ...shipped, serverLogLevel: 'warn' }, grpcLoad(viaEdge));
+
+  const s8 = '8. 10,000 calls on one channel';
+  const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, grpcLoad({ ...viaEdge, connections: 1, threads: 1, totalCalls: 10_000 }));
+
+  const s9 = '9. Server memory';
+  await measure(s9, 'NODE_OPTIONS=--max-semi-space-size=4 (shipped)', shipped, grpcLoad(viaEdge));
+  await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, grpcLoad(viaEdge));
+
+  const targets: Target[] = [
+    { name: 'through nginx mTLS vs direct h2c (throughput)', value: Math.round((edgeResult.rate / directResult.rate) * 100) / 100, goal: 0.6, atLeast: true, unit: '×' },
+    { name: 'shared channel vs channel per request (requests/s)', value: Math.round((sharedChannel.rate / channelPerRequest.rate) * 10) / 10, goal: 5, atLeast: true, unit: '×' },
+    { name: 'shared channel p99 / channel-per-request p99', value: Math.round((sharedChannel.p99 / channelPerRequest.p99) * 100) / 100, goal: 0.2, atLeast: false, unit: '×' },
+    { name: '/api/roll vs hello-world route (requests/s)', value: Math.round((sharedChannel.rate / hello.rate) * 100) / 100, goal: 0.3, atLeast: true, unit: '×' },
+    { name: 'errors in 10,000 calls on one channel (per round)', value: Object.values(tenThousand.errors).reduce((a, b) => a + b, 0), goal: 0, atLeast: false, unit: '' },
+    { name: 'largest server RSS under load (shipped server settings)', value: largestServerRss, goal: 100, atLeast: false, unit: ' MB' },
+  ];
+
+  const [server] = await stack.containers('server');
+  const [nginx] = await stack.containers('nginx');
+  const inContainer = (id: string | undefined, ...command: string[]): string => execFileSync('docker', ['exec', id as string, ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  const nginxVersion = execFileSync('docker', ['exec', nginx as string, 'nginx', '-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
+  const packageVersion = (name: string): string => (JSON.parse(readFileSync(`${repoRoot}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+  const date = new Date().toISOString().slice(0, 10);
+  const report = {
+    date,
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: String(cpus().length), memory: `${Math.round(totalmem() / 2 ** 30)} GiB`, kernel: release() },
+    versions: {
+      'server and web app Node': inContainer(server, 'node', '-v'),
+      nginx: nginxVersion.trim() || execFileSync('docker', ['exec', nginx as string, 'sh', '-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim(),
+      'load tool Node': process.version,
+      '@grpc/grpc-js': packageVersion('@grpc/grpc-js'),
+      fastify: packageVersion('fastify'),
+      autocannon: packageVersion('autocannon'),
+      docker: execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim(),
+    },
+    method: [
+      'The real images under Docker Compose (docker-compose.yml + bench/compose.bench.yml, project dice-bench), everything on this one machine: the load tools compete with the stack for the same cores, which is why their CPU is reported.',
+      `Per variant: ${warmupSeconds} s warm-up, then ${rounds} rounds of ${seconds} s; the round with the median rate is quoted, errors are summed over all rounds.`,
+      'gRPC load: bench/src/grpc-load.ts (grpc-js on worker threads, one per core, hdr histogram; no retries). HTTP load: autocannon.',
+      'The per-certificate rate limit is off (EDGE_RATE_LIMIT=off): the bench measures capacity. Everything else is the shipped configuration unless the variant says otherwise.',
+      'CPU: cores used during the round (cgroup CPU time / round time); load tool: its own process. Server RSS: VmRSS of the server process, largest over rounds.',
+    ],
+    questions,
+    results,
+    targets,
+  };
+  mkdirSync(`${repoRoot}bench/results`, { recursive: true });
+  writeFileSync(`${repoRoot}bench/results/${date}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${repoRoot}bench/results/${date}.md`, renderMarkdown(report));
+  process.stdout.write(`\nreport: bench/results/${date}.md (and .json)\n`);
+} finally {
+  await stack.down();
+}
