@@ -9,10 +9,13 @@ export interface ClientIdentity {
 }
 
 /**
- * A DiceService client for nginx's published port, presenting the given client certificate (or
- * none); with retries, it has the service config the README tells clients to use.
+ * How the client retries: grpc-js's default (transparent retries only), 'policy' (the service config
+ * the README tells clients to use) or 'off' (none at all, so every failure is seen).
  */
-export function edgeClient(address: string, identity: ClientIdentity, { retries = false } = {}): DiceServiceClient {
+export type RetryMode = 'default' | 'policy' | 'off';
+
+/** A DiceService client for nginx's published port, presenting the given client certificate (or none). */
+export function edgeClient(address: string, identity: ClientIdentity, { retries = 'default' as RetryMode } = {}): DiceServiceClient {
   const credentials = grpc.credentials.createSsl(
     readFileSync(identity.ca),
     identity.key ? readFileSync(identity.key) : null,
@@ -21,7 +24,8 @@ export function edgeClient(address: string, identity: ClientIdentity, { retries 
   // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
   return new (loadDiceApi().api.DiceService)(address, credentials, {
     'grpc.ssl_target_name_override': 'localhost',
-    ...(retries ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : {}),
+    ...(retries === 'policy' ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : {}),
+    ...(retries === 'off' ? { 'grpc.enable_retries': 0 } : {}),
   });
 }
 

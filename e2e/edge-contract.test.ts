@@ -144,7 +144,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     await expectStatus(as('alice'), 'OK', /^$/);
     // A channel with the web app's certificate stays open across the reload (configured as the
     // README says, so a call racing the old worker's GOAWAY is retried).
-    const client = edgeClient(stack.edgeAddress, { ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') }, { retries: true });
+    const client = edgeClient(stack.edgeAddress, { ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') }, { retries: 'policy' });
     try {
       assert.ok((await rollDie(client)) >= 1);
       const output = await repo('make', ['--no-print-directory', 'revoke', 'NAME=alice'], { COMPOSE_PROJECT_NAME: stack.projectName, ...stackEnv });

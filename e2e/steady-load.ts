@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { diceServiceConfig, loadDiceApi } from '@dice/proto';
-import type { ClientIdentity } from './dice-client.ts';
+import { edgeClient, type ClientIdentity } from './dice-client.ts';
+
+const codeName = (code: grpc.status): string => grpc.status[code] ?? String(code);
 
 /** How the calls of a load run ended. */
 export interface LoadReport {
@@ -15,8 +15,6 @@ export interface LoadReport {
 }
 
 export interface SteadyLoad {
-  /** Calls started so far. */
-  started(): number;
   /** Stops starting calls, waits for those in flight and reports. */
   stop(): Promise<LoadReport>;
 }
@@ -35,12 +33,7 @@ export interface SteadyLoadOptions {
  * like a service calling through the edge, and counts how each call ended.
  */
 export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs = 5000, retries = true }: SteadyLoadOptions): SteadyLoad {
-  const credentials = grpc.credentials.createSsl(readFileSync(identity.ca), readFileSync(identity.key), readFileSync(identity.cert));
-  const client = new (loadDiceApi().api.DiceService)(address, credentials, {
-    // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
-    'grpc.ssl_target_name_override': 'localhost',
-    ...(retries ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : { 'grpc.enable_retries': 0 }),
-  });
+  const client = edgeClient(address, identity, { retries: retries ? 'policy' : 'off' });
   const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
   const inFlight = new Set<Promise<void>>();
 
@@ -49,7 +42,7 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
     let replica = 'unknown';
     const done = new Promise<void>((resolve) => {
       const call = client.RollDie({}, { deadline: Date.now() + deadlineMs }, (error) => {
-        const code = error ? (grpc.status[error.code] ?? String(error.code)) : 'OK';
+        const code = error ? codeName(error.code) : 'OK';
         report.byCode[code] = (report.byCode[code] ?? 0) + 1;
         if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details}`);
         if (!error) report.byReplica[replica] = (report.byReplica[replica] ?? 0) + 1;
@@ -71,7 +64,6 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
   }, 20);
 
   return {
-    started: () => report.total,
     async stop() {
       clearInterval(timer);
       await Promise.all(inFlight);
@@ -95,16 +87,15 @@ export async function underSteadyLoad(options: SteadyLoadOptions, during: () => 
 
 /** Starts `total` calls, `concurrency` at a time, on one channel without retries; reports how they ended. */
 export async function callsOnOneChannel(options: { address: string; identity: Required<ClientIdentity>; total: number; concurrency: number }): Promise<LoadReport> {
-  const credentials = grpc.credentials.createSsl(readFileSync(options.identity.ca), readFileSync(options.identity.key), readFileSync(options.identity.cert));
-  const client = new (loadDiceApi().api.DiceService)(options.address, credentials, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.enable_retries': 0 });
+  const client = edgeClient(options.address, options.identity, { retries: 'off' });
   const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
   const worker = async (): Promise<void> => {
     while (report.total < options.total) {
       report.total++;
       const code = await new Promise<string>((resolve) => {
         client.RollDie({}, { deadline: Date.now() + 10_000 }, (error) => {
-          if (error && report.failures.length < 10) report.failures.push(`${grpc.status[error.code]}: ${error.details}`);
-          resolve(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK');
+          if (error && report.failures.length < 10) report.failures.push(`${codeName(error.code)}: ${error.details}`);
+          resolve(error ? codeName(error.code) : 'OK');
         });
       });
       report.byCode[code] = (report.byCode[code] ?? 0) + 1;

@@ -203,7 +203,6 @@ try {
   const [server] = await stack.containers('server');
   const [nginx] = await stack.containers('nginx');
   const inContainer = (id: string | undefined, ...command: string[]): string => execFileSync('docker', ['exec', id as string, ...command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-  const nginxVersion = execFileSync('docker', ['exec', nginx as string, 'nginx', '-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) || '';
   const packageVersion = (name: string): string => (JSON.parse(readFileSync(`${repoRoot}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
   const date = new Date().toISOString().slice(0, 10);
   const report = {
@@ -211,7 +210,8 @@ try {
     machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: String(cpus().length), memory: `${Math.round(totalmem() / 2 ** 30)} GiB`, kernel: release() },
     versions: {
       'server and web app Node': inContainer(server, 'node', '-v'),
-      nginx: nginxVersion.trim() || execFileSync('docker', ['exec', nginx as string, 'sh', '-c', 'nginx -v 2>&1'], { encoding: 'utf8' }).trim(),
+      // nginx -v prints to stderr.
+      nginx: inContainer(nginx, 'sh', '-c', 'nginx -v 2>&1'),
       'load tool Node': process.version,
       '@grpc/grpc-js': packageVersion('@grpc/grpc-js'),
       fastify: packageVersion('fastify'),
