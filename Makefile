@@ -5,9 +5,14 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 # Runs a command with Node 24 first on PATH (installed into .tools/node when the machine's is older).
-NODE := PATH="$$(scripts/ensure-node.sh):$$PATH"
+# Expanded through make, not the shell's $$(...): when the install fails, make stops on that line
+# instead of running the command with the machine's old node.
+NODE_BIN = $(or $(shell scripts/ensure-node.sh),$(error Node.js 24 is needed and could not be set up; see the line above))
+NODE = PATH="$(NODE_BIN):$$PATH"
+# A python3 with grpcio for the e2e suite's Python clients, checked the same way.
+PYTHON_GRPC = $(or $(shell scripts/ensure-python-grpc.sh),$(error Python 3 with grpcio is needed for the e2e suite and could not be set up; see the line above))
 COMPOSE := docker compose
-UNIT_TESTS := 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
+UNIT_TESTS := 'scripts/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
 help: ## List the targets
@@ -94,7 +99,7 @@ compile: install ## Compile the workspaces to dist/
 
 .PHONY: typecheck
 typecheck: compile ## Type-check everything, tests included
-	@for pkg in common proto server webapp e2e bench; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
+	@for pkg in scripts common proto server webapp e2e bench; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
 
 .PHONY: unit
 unit: compile ## Unit tests (Node's test runner)
@@ -102,7 +107,7 @@ unit: compile ## Unit tests (Node's test runner)
 
 .PHONY: e2e
 e2e: env certs compile ## End-to-end tests against the real containers (Testcontainers)
-	$(NODE) PYTHON="$$(scripts/ensure-python-grpc.sh)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
+	$(NODE) PYTHON="$(PYTHON_GRPC)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
 
 .PHONY: e2e-resilience
 e2e-resilience: env certs compile ## Only the zero-failed-calls load tests (restart, reload, rotation, 10k calls); make e2e runs them too

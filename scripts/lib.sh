@@ -1,4 +1,9 @@
 # Shared helpers for the setup scripts. Sourced, not run.
+# shellcheck shell=bash
+
+# A failure inside $(...) stops the script too (bash does not pass set -e into command substitutions
+# by itself), so a step that fails is never mistaken for one that printed nothing.
+shopt -s inherit_errexit
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -6,22 +11,44 @@ is_root() { [ "$(id -u)" = 0 ]; }
 is_debian() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; }
 
 # The first Debian archive URI the host already uses, so setup goes through the same mirror or proxy.
+# Prints nothing when there is none (callers say so).
 debian_mirror() {
-  local uri
-  uri=$( { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}';
-           grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}'; } |
-         grep -v -e security -e nodesource -e google | grep '/debian/\?$' | head -n1)
-  printf '%s\n' "${uri%/}"
+  local files=() file
+  for file in /etc/apt/sources.list.d/*.sources /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    if [ -r "$file" ]; then files+=("$file"); fi
+  done
+  [ ${#files[@]} -gt 0 ] || return 0
+  awk '($1 == "URIs:" || $1 == "deb") && $2 !~ /security|nodesource|google/ && $2 ~ /\/debian\/?$/ { sub(/\/$/, "", $2); print $2; exit }' "${files[@]}"
+}
+
+# How long apt waits for another package manager (unattended upgrades on a fresh VM) to finish.
+apt_lock_timeout=${APT_LOCK_TIMEOUT:-600}
+
+# Prints the pid holding one of apt's or dpkg's locks, if any (from /proc/locks: no extra tools).
+package_lock_holder() {
+  local lock inode
+  for lock in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock; do
+    [ -e "$lock" ] || continue
+    inode=$(stat -c %i "$lock")
+    awk -v inode="$inode" '{ split($6, id, ":"); if (id[3] == inode) { print $5; exit } }' /proc/locks 2>/dev/null
+  done | head -n1
+}
+
+apt_get() { # apt-get with a bounded wait for the package lock, said on one line when it happens
+  local holder
+  holder=$(package_lock_holder)
+  [ -z "$holder" ] || say "waiting up to ${apt_lock_timeout} s for another package manager (pid $holder) to release the dpkg lock"
+  DEBIAN_FRONTEND=noninteractive apt-get -o "DPkg::Lock::Timeout=$apt_lock_timeout" "$@"
 }
 
 apt_updated=""
 apt_install() {
   if [ -z "$apt_updated" ]; then
     say "apt-get update"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed; check the machine's Debian sources."
+    apt_get update -qq >/dev/null || die "apt-get update failed; check the machine's Debian sources."
     apt_updated=1
   fi
   say "apt-get install $*"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
+  apt_get install -y -qq --no-install-recommends "$@" >/dev/null ||
     die "apt-get install $* failed."
 }

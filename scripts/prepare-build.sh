@@ -14,20 +14,22 @@ root=$(cd "$here/.." && pwd)
 official_node=node:24-trixie-slim
 official_nginx=nginx:1.30
 
+# Sets $base to the image to build on. Not called inside $(...): a failed base build must stop
+# this script here, before .env names an image that does not exist.
 choose_base() { # kind official local
   local kind=$1 official=$2 fallback=$3
-  if docker image inspect "$official" >/dev/null 2>&1; then echo "$official"; return; fi
+  base=$official
+  docker image inspect "$official" >/dev/null 2>&1 && return
   local bounded=(); command -v timeout >/dev/null 2>&1 && bounded=(timeout "${PULL_TIMEOUT:-300}")
-  if ${bounded[@]+"${bounded[@]}"} docker pull --quiet "$official" >/dev/null 2>&1; then echo "$official"; return; fi
-  if ! docker image inspect "$fallback" >/dev/null 2>&1; then
-    say "$official cannot be pulled here; using a $kind base built from Debian packages instead"
-    bash "$here/build-local-base.sh" "$kind" "$fallback"
-  fi
-  echo "$fallback"
+  ${bounded[@]+"${bounded[@]}"} docker pull --quiet "$official" >/dev/null 2>&1 && return
+  base=$fallback
+  docker image inspect "$fallback" >/dev/null 2>&1 && return
+  say "$official cannot be pulled here; using a $kind base built from Debian packages instead"
+  bash "$here/build-local-base.sh" "$kind" "$fallback" || die "the $kind base image could not be built (see the line above); nothing was written to .env."
 }
 
-node_image=${NODE_IMAGE:-$(choose_base node "$official_node" dice-stack/node-base:24)}
-nginx_image=${NGINX_IMAGE:-$(choose_base nginx "$official_nginx" dice-stack/nginx-base:1.30)}
+if [ -n "${NODE_IMAGE:-}" ]; then node_image=$NODE_IMAGE; else choose_base node "$official_node" dice-stack/node-base:24; node_image=$base; fi
+if [ -n "${NGINX_IMAGE:-}" ]; then nginx_image=$NGINX_IMAGE; else choose_base nginx "$official_nginx" dice-stack/nginx-base:1.30; nginx_image=$base; fi
 
 # Run containers as yourself, so they read the keys you own; root gets a dedicated unprivileged id
 # instead, and make-certs.sh hands the keys to it.
@@ -51,7 +53,8 @@ managed='^(NODE_IMAGE|NGINX_IMAGE|APP_UID|APP_GID)=|^# Written by scripts/prepar
   echo "NGINX_IMAGE=$nginx_image"
   echo "APP_UID=$app_uid"
   echo "APP_GID=$app_gid"
-  if [ -f "$root/.env" ]; then grep -Ev "$managed" "$root/.env" || true; fi
+  # grep exits 1 when no other line is left, which is fine; 2 is a real error and stops here.
+  if [ -f "$root/.env" ]; then grep -Ev "$managed" "$root/.env" || [ $? = 1 ]; fi
 } >"$root/.env.tmp"
 mv "$root/.env.tmp" "$root/.env"
 say "bases: $node_image, $nginx_image; containers run as uid $app_uid"
