@@ -43,5 +43,9 @@ COPY --from=build /app/common common/
 COPY --from=build /app/proto proto/
 COPY --from=build /app/${SERVICE} ${SERVICE}/
 WORKDIR /app/${SERVICE}
-USER node
+# A numeric user (the image's "node", 1000), so Kubernetes can check runAsNonRoot. OpenShift runs the
+# container as a random UID in group 0 instead: the files above are world-readable, nothing is
+# written outside /tmp, and HOME points there for anything that wants one.
+ENV HOME=/tmp
+USER 1000
 CMD ["node", "dist/main.js"]

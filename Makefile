@@ -53,6 +53,20 @@ reload-nginx: ## Reload nginx's configuration, certificates and CRL without drop
 build: env certs ## Build the images
 	$(COMPOSE) build
 
+.PHONY: images
+images: env ## Build the three images as $$REGISTRY/{server,nginx,webapp}:$$TAG (default dice-stack, latest) for a cluster
+	$(COMPOSE) build
+	@echo "==> built $$($(COMPOSE) config --images | sort | tr '\n' ' ')"
+	@echo "==> push them with: REGISTRY=$(or $(REGISTRY),dice-stack) TAG=$(or $(TAG),latest) docker compose push"
+
+.PHONY: k8s-secrets
+k8s-secrets: certs ## Write the cluster's Secrets from certs/ to .build/k8s-secrets.yaml (never committed)
+	@scripts/k8s-secrets.sh
+
+.PHONY: k8s-render
+k8s-render: ## Print the manifests of an overlay as kubectl applies them: make k8s-render OVERLAY=openshift
+	@kubectl kustomize deploy/$(or $(OVERLAY),kubernetes)
+
 .PHONY: up
 up: env certs ## Build and start the stack, wait until healthy, print the URL
 	$(COMPOSE) up --detach --build --wait
@@ -112,6 +126,10 @@ e2e: env certs compile ## End-to-end tests against the real containers (Testcont
 .PHONY: e2e-resilience
 e2e-resilience: env certs compile ## Only the zero-failed-calls load tests (restart, reload, rotation, 10k calls); make e2e runs them too
 	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node --test e2e/resilience.test.ts
+
+.PHONY: soak
+soak: env certs compile ## Repeat restarts, a rolling replacement, reloads, rotations and a SIGKILL under load; reports failed calls (minutes; not part of make test)
+	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node e2e/soak.ts
 
 .PHONY: bench
 bench: env certs compile ## Benchmarks of every hop against the real containers; report in bench/results/<date>.md (not part of make test)

@@ -29,14 +29,16 @@ describe('render-edge-settings.sh', () => {
     assert.match(conf, /^grpc_read_timeout 30s;$/m);
     assert.match(conf, /^keepalive_requests 100000;$/m);
     assert.match(result.sibling('main-settings.conf'), /^worker_processes auto;$/m);
+    assert.match(result.sibling('main-settings.conf'), /^error_log stderr warn;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive 32;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 100000;$/m);
   });
 
   it('sets nginx workers, upstream keepalive (0 turns it off) and calls per connection', () => {
-    const result = render({ EDGE_WORKER_PROCESSES: '1', EDGE_UPSTREAM_KEEPALIVE: '0', EDGE_KEEPALIVE_REQUESTS: '1000' });
+    const result = render({ EDGE_WORKER_PROCESSES: '1', EDGE_UPSTREAM_KEEPALIVE: '0', EDGE_KEEPALIVE_REQUESTS: '1000', EDGE_ERROR_LOG_LEVEL: 'info' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.sibling('main-settings.conf'), /^worker_processes 1;$/m);
+    assert.match(result.sibling('main-settings.conf'), /^error_log stderr info;$/m);
     assert.doesNotMatch(result.sibling('upstream-settings.conf'), /^keepalive /m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 1000;$/m);
     assert.match(result.conf(), /^keepalive_requests 1000;$/m);
@@ -49,7 +51,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(conf, /^grpc_send_timeout 500ms;$/m);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);

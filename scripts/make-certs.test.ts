@@ -33,7 +33,7 @@ describe('make-certs.sh', () => {
 
     const server = cert(dir, 'server');
     assert.ok(server.verify(ca.publicKey), 'server.pem is signed by ca.pem');
-    assert.equal(server.subjectAltName, 'DNS:nginx, DNS:localhost, IP Address:127.0.0.1');
+    assert.equal(server.subjectAltName, 'DNS:nginx, DNS:dice-edge, DNS:localhost, IP Address:127.0.0.1');
     assert.deepEqual(server.keyUsage, [serverAuth]);
     assert.equal(server.ca, false);
 
@@ -139,7 +139,7 @@ describe('client-cert.sh and revoke.sh', () => {
 
 describe('rotate-certs.sh', () => {
   const dir = join(scratch, 'rotate');
-  const rotate = () => spawnSync('bash', [join(repoRoot, 'scripts/rotate-certs.sh')], { env: { ...process.env, CERTS_DIR: dir }, encoding: 'utf8' });
+  const rotate = (extraEnv: Record<string, string> = {}) => spawnSync('bash', [join(repoRoot, 'scripts/rotate-certs.sh')], { env: { ...process.env, CERTS_DIR: dir, ...extraEnv }, encoding: 'utf8' });
 
   it('replaces both leaves and their keys in place, from the same CA', () => {
     assert.equal(makeCerts(dir).status, 0);
@@ -147,7 +147,8 @@ describe('rotate-certs.sh', () => {
     const before = Object.fromEntries(files.map((file) => [file, { inode: statSync(join(dir, file)).ino, text: readFileSync(join(dir, file), 'utf8') }]));
     const caBefore = readFileSync(join(dir, 'ca.pem'), 'utf8');
 
-    const result = rotate();
+    // A cluster's external name for the edge (LoadBalancer or passthrough Route) joins the usual ones.
+    const result = rotate({ EDGE_DNS_NAMES: 'dice-edge-dice.apps.example.com' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stderr + result.stdout, /rotated in .*same CA/);
     assert.equal(readFileSync(join(dir, 'ca.pem'), 'utf8'), caBefore, 'the CA stays');
@@ -161,7 +162,7 @@ describe('rotate-certs.sh', () => {
       assert.ok(cert(dir, name).checkPrivateKey(createPrivateKey(readFileSync(join(dir, `${name}-key.pem`)))), `${name}-key.pem matches`);
       assert.equal(statSync(join(dir, `${name}-key.pem`)).mode & 0o777, 0o600);
     }
-    assert.equal(cert(dir, 'server').subjectAltName, 'DNS:nginx, DNS:localhost, IP Address:127.0.0.1');
+    assert.equal(cert(dir, 'server').subjectAltName, 'DNS:nginx, DNS:dice-edge, DNS:localhost, IP Address:127.0.0.1, DNS:dice-edge-dice.apps.example.com');
     assert.match(cert(dir, 'client').subject, /CN=dice-webapp/);
     assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith('.rotate')), [], 'no staging left behind');
   });

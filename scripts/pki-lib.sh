@@ -75,8 +75,15 @@ update_crl() {
 
 # The two leaves the stack runs with, shared by make-certs.sh and rotate-certs.sh.
 # issue_server_leaf / issue_client_leaf CERT_PATH KEY_PATH
+# The edge's names: nginx (compose), dice-edge (its Service in a cluster), localhost, and whatever
+# EDGE_DNS_NAMES adds (space-separated), e.g. the LoadBalancer's or the passthrough Route's host name.
 issue_server_leaf() {
-  issue_cert "$1" "$2" "/O=Dice Stack/CN=nginx" "extendedKeyUsage=serverAuth" "subjectAltName=DNS:nginx,DNS:localhost,IP:127.0.0.1"
+  local names=DNS:nginx,DNS:dice-edge,DNS:localhost,IP:127.0.0.1 name
+  for name in ${EDGE_DNS_NAMES:-}; do
+    [[ $name =~ ^[A-Za-z0-9*]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "EDGE_DNS_NAMES holds '$name', which is not a DNS name."
+    names+=",DNS:$name"
+  done
+  issue_cert "$1" "$2" "/O=Dice Stack/CN=nginx" "extendedKeyUsage=serverAuth" "subjectAltName=$names"
 }
 issue_client_leaf() {
   issue_cert "$1" "$2" "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"

@@ -12,6 +12,10 @@ export interface ServerConfig {
   accessPolicy: AccessPolicy | undefined;
   /** Prometheus metrics (GET /metrics) listen here, apart from the gRPC port. */
   metricsPort: number;
+  /** Connections without a call for this long get a GOAWAY (grpc.max_connection_idle_ms). */
+  maxConnectionIdleMs: number;
+  /** Connections are renewed after this long (grpc.max_connection_age_ms), calls finish first. */
+  maxConnectionAgeMs: number;
 }
 
 export function loadServerConfig(env: Env = process.env): ServerConfig {
@@ -22,5 +26,10 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     logLevel: readLogLevel(env),
     accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
+    // 5 min: above nginx's upstream keepalive_timeout (60 s), so nginx closes an idle connection
+    // before the server would, and a GOAWAY never races a call nginx sends on it. Also what frees
+    // the connection of every kubelet gRPC probe (grpc-node #2975).
+    maxConnectionIdleMs: readInteger(env, 'MAX_CONNECTION_IDLE_MS', 300_000, 1_000, 86_400_000),
+    maxConnectionAgeMs: readInteger(env, 'MAX_CONNECTION_AGE_MS', 1_800_000, 1_000, 86_400_000),
   };
 }

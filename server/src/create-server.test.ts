@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:http2';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -260,6 +262,24 @@ describe('dice server shutdown', () => {
     } finally {
       release();
       client.close();
+    }
+  });
+});
+
+describe('createServer: connection lifetime', () => {
+  it('sends an idle connection a GOAWAY after maxConnectionIdleMs (a kubelet probe connection does not linger)', { timeout: 5000 }, async () => {
+    const server = createServer({ logger: pino({ level: 'silent' }), maxConnectionIdleMs: 300 });
+    const port = await server.listen('127.0.0.1', 0);
+    const session = connect(`http://127.0.0.1:${port}`);
+    try {
+      const goaway = once(session, 'goaway');
+      await once(session, 'connect');
+      const startedAt = Date.now();
+      await goaway;
+      assert.ok(Date.now() - startedAt >= 250, 'not before the idle time');
+    } finally {
+      session.destroy();
+      await server.shutdown(1000);
     }
   });
 });

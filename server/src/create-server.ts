@@ -31,14 +31,20 @@ export interface DiceServerOptions {
   replica?: string;
   /** Where the RPC metrics go; a fresh registry by default. */
   metrics?: Registry;
+  /** grpc.max_connection_idle_ms; grpc-js's default (never) when undefined. */
+  maxConnectionIdleMs?: number;
+  /** grpc.max_connection_age_ms, with calls in flight given up to the same again to finish. */
+  maxConnectionAgeMs?: number;
 }
 
-export function createServer({ logger, roll, accessPolicy, replica = hostname(), metrics = new Registry() }: DiceServerOptions): DiceServer {
+export function createServer({ logger, roll, accessPolicy, replica = hostname(), metrics = new Registry(), maxConnectionIdleMs, maxConnectionAgeMs }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const readIdentity = createIdentityReader();
   // The log interceptor comes first (nearest the transport), so it also logs calls the
   // authorization interceptor refuses.
   const server = new grpc.Server({
+    ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
+    ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),
     interceptors: [createRpcMetricsInterceptor(metrics), createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)],
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Turns certs/ into the three Secrets the manifests in deploy/ mount, as one YAML file for
+# `kubectl apply -f` (written with `kubectl create secret --dry-run=client`, so no cluster is needed
+# to make it). The file holds private keys: it is written 0600 under .build/, never committed.
+#   dice-edge-tls     tls.crt, tls.key      nginx's server certificate and key
+#   dice-client-ca    ca.crt, crl.pem       the CA client certificates must chain to, and its CRL
+#   dice-webapp-tls   tls.crt, tls.key, ca.crt   the web app's client pair and the CA that signed nginx's certificate
+# CERTS_DIR as for make-certs.sh; CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE as in compose
+# (both CAs are certs/ca.pem unless set); OUT for another output file.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+root=$(cd "$here/.." && pwd)
+dir=${CERTS_DIR:-$root/certs}
+client_ca=${CLIENT_CA_FILE:-$dir/ca.pem}
+client_crl=${CLIENT_CRL_FILE:-$dir/crl.pem}
+server_ca=${SERVER_CA_FILE:-$dir/ca.pem}
+out=${OUT:-$root/.build/k8s-secrets.yaml}
+
+command -v kubectl >/dev/null 2>&1 || die "kubectl is needed to write the Secrets (https://kubernetes.io/docs/tasks/tools/)."
+for file in "$dir/server.pem" "$dir/server-key.pem" "$dir/client.pem" "$dir/client-key.pem" "$client_ca" "$client_crl" "$server_ca"; do
+  [ -s "$file" ] || die "$file is missing: run make certs first (or set CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE)."
+done
+openssl verify -CAfile "$server_ca" "$dir/server.pem" >/dev/null 2>&1 || die "$dir/server.pem is not signed by the server CA $server_ca."
+openssl verify -CAfile "$client_ca" "$dir/client.pem" >/dev/null 2>&1 || die "$dir/client.pem is not signed by the client CA $client_ca."
+
+secret() { kubectl create secret "$@" --dry-run=client --output=yaml; }
+mkdir -p "$(dirname "$out")"
+tmp=$(umask 077 && mktemp "$out.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+{
+  echo "# Written by scripts/k8s-secrets.sh from $dir: private keys inside, never commit this file."
+  secret tls dice-edge-tls --cert="$dir/server.pem" --key="$dir/server-key.pem"
+  echo "---"
+  secret generic dice-client-ca --from-file=ca.crt="$client_ca" --from-file=crl.pem="$client_crl"
+  echo "---"
+  secret generic dice-webapp-tls --type=kubernetes.io/tls --from-file=tls.crt="$dir/client.pem" --from-file=tls.key="$dir/client-key.pem" --from-file=ca.crt="$server_ca"
+} >"$tmp"
+chmod 0600 "$tmp"
+mv "$tmp" "$out"
+trap - EXIT
+say "Secrets dice-edge-tls, dice-client-ca and dice-webapp-tls written to $out"
+say "apply them with: kubectl apply -n NAMESPACE -f $out   (again after make rotate-certs or make revoke)"
