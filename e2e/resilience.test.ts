@@ -4,14 +4,13 @@
 // rotation rewrites the certificates). Run alone with `make e2e-resilience`; `make test` runs it too.
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
 import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
 import { repoRoot, startStack, type Stack } from './stack.ts';
 
@@ -31,22 +30,6 @@ async function edgeEntries(stack: Stack, commonName: string): Promise<{ connecti
 function assertNoFailures(report: LoadReport, minimumCalls: number): void {
   assert.ok(report.total >= minimumCalls, `only ${report.total} calls were made; the load did not run as planned`);
   assert.deepEqual(Object.keys(report.byCode), ['OK'], `calls ended with ${JSON.stringify(report.byCode)}; first failures: ${report.failures.join(' | ')}`);
-}
-
-/** The SHA-256 fingerprint of a PEM file, in the server log's form (lowercase hex, no colons). */
-const sha256Of = (pemFile: string): string => new X509Certificate(readFileSync(pemFile)).fingerprint256.replaceAll(':', '').toLowerCase();
-
-/** The fingerprint of the certificate the edge presents now. */
-function edgeCertificateSha256(address: string, ca: string): Promise<string> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host, port: Number(port), ca: readFileSync(ca), servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
-      const fingerprint = socket.getPeerCertificate().fingerprint256.replaceAll(':', '').toLowerCase();
-      socket.destroy();
-      resolve(fingerprint);
-    });
-    socket.once('error', reject);
-  });
 }
 
 describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {

@@ -38,16 +38,34 @@ interface ScenarioResult {
   report: LoadReport;
   /** Failures are measured and reported but do not fail the soak (SIGKILL). */
   failuresExpected?: boolean;
-  edgeErrors: string[];
+  edge: { errors: Record<string, number>; calls: Record<string, number> };
 }
 
 const serverReplicas = async (stack: Stack): Promise<string[]> => (await stack.compose('ps', '--quiet', 'server')).trim().split('\n').filter(Boolean);
 const healthy = async (id: string): Promise<true | undefined> => ((await inspect(id, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined);
 
-/** nginx's error-log lines (stderr) written since `since`, for the evidence of a failed call. */
-async function edgeErrorsSince(stack: Stack, since: string): Promise<string[]> {
-  const { stderr } = await execFileAsync('docker', ['logs', '--since', since, stack.container('nginx').getId()], { maxBuffer: 256 * 1024 * 1024 });
-  return stderr.split('\n').filter((line) => /\[(error|warn|crit|alert)\]/.test(line) || /upstream|goaway|reset|prematurely/i.test(line)).slice(0, 20);
+/**
+ * What nginx saw since `since`: its error-log lines (stderr) counted by what they say, and its
+ * access-log lines counted by HTTP status and gRPC status, so a failed call can be matched to the
+ * edge's side of it. A call the edge answered UNAVAILABLE and the client retried shows here only.
+ */
+async function edgeEvidenceSince(stack: Stack, since: string): Promise<{ errors: Record<string, number>; calls: Record<string, number> }> {
+  const { stdout, stderr } = await execFileAsync('docker', ['logs', '--since', since, stack.container('nginx').getId()], { maxBuffer: 512 * 1024 * 1024 });
+  const errors: Record<string, number> = {};
+  for (const line of stderr.split('\n')) {
+    const match = /\[(info|notice|warn|error|crit|alert)\] \d+#\d+: (?:\*\d+ )?(.*?)(?:, client: .*)?$/.exec(line);
+    if (!match || /client (canceled|closed|sent too many|timed out)|SSL_do_handshake|closed keepalive/.test(match[2] ?? '')) continue;
+    const key = `[${match[1]}] ${(match[2] ?? '').replace(/\d{2,}/g, 'N')}`;
+    errors[key] = (errors[key] ?? 0) + 1;
+  }
+  const calls: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { http_status: number; grpc_status: string };
+    const key = `http ${entry.http_status} grpc ${entry.grpc_status === '' ? '(none)' : entry.grpc_status}`;
+    calls[key] = (calls[key] ?? 0) + 1;
+  }
+  return { errors, calls };
 }
 
 async function scenario(stack: Stack, name: string, rate: number, load: Omit<SteadyLoadOptions, 'callsPerSecond'>, during: () => Promise<void>, failuresExpected = false): Promise<ScenarioResult> {
@@ -59,10 +77,11 @@ async function scenario(stack: Stack, name: string, rate: number, load: Omit<Ste
   } finally {
     report = await running.stop();
   }
-  const result: ScenarioResult = { scenario: name, rate, report, failuresExpected, edgeErrors: await edgeErrorsSince(stack, since) };
+  const result: ScenarioResult = { scenario: name, rate, report, failuresExpected, edge: await edgeEvidenceSince(stack, since) };
   const failed = result.report.total - (result.report.byCode['OK'] ?? 0);
-  console.log(`${failed === 0 ? 'ok  ' : failuresExpected ? 'seen' : 'FAIL'} ${name} at ${rate} calls/s: ${JSON.stringify(result.report.byCode)}${failed ? `; first: ${result.report.failures.slice(0, 3).join(' | ')}` : ''}`);
-  if (failed && result.edgeErrors.length) console.log(`     nginx: ${result.edgeErrors.slice(0, 5).join('\n     nginx: ')}`);
+  console.log(`${failed === 0 ? 'ok  ' : failuresExpected ? 'seen' : 'FAIL'} ${name} at ${rate} calls/s: client ${JSON.stringify(result.report.byCode)}${failed ? `; first: ${result.report.failures.slice(0, 3).join(' | ')}` : ''}`);
+  console.log(`     edge calls: ${JSON.stringify(result.edge.calls)}`);
+  for (const [line, times] of Object.entries(result.edge.errors).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`     edge log ${times}x ${line}`);
   return result;
 }
 
@@ -159,7 +178,7 @@ async function main(): Promise<void> {
         }, true),
       );
       const rawReport = await raw.stop();
-      results.push({ scenario: 'SIGKILL of one replica of two (retries off)', rate: Math.round(rate / 2), report: rawReport, failuresExpected: true, edgeErrors: [] });
+      results.push({ scenario: 'SIGKILL of one replica of two (retries off)', rate: Math.round(rate / 2), report: rawReport, failuresExpected: true, edge: { errors: {}, calls: {} } });
       console.log(`seen SIGKILL of one replica of two (retries off) at ${Math.round(rate / 2)} calls/s: ${JSON.stringify(rawReport.byCode)}; first: ${rawReport.failures.slice(0, 3).join(' | ')}`);
       await docker('start', victim);
       await waitFor('the killed replica to be healthy again', 60_000, () => healthy(victim));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment, type StartedTestContainer } from 'testcontainers';
-import { docker, dockerWithEnv } from './docker.ts';
+import { dockerWithEnv } from './docker.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
@@ -21,23 +21,28 @@ export interface Stack {
 export interface StackOptions {
   /** Extra compose variables, e.g. EDGE_RATE_LIMIT, ACCESS_POLICY, CERTS_DIR. */
   env?: Record<string, string>;
+  /** Compose files laid over docker-compose.yml (paths relative to the repository). */
+  overrides?: string[];
 }
 
 /**
  * Builds the images fresh and starts docker-compose.yml under its own project name, with the
  * published ports on random loopback ports so a running `make up` stack does not collide. Waits
- * on the compose healthchecks. down() removes containers, networks and the project's images;
- * call it in an after() hook (Ryuk is not there to clean up).
+ * on the compose healthchecks. down() removes containers and networks; the images keep their
+ * names ($REGISTRY/service:$TAG, as `make images` builds them) for the next build to reuse. Call
+ * down() in an after() hook (Ryuk is not there to clean up).
  */
-export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack> {
+export async function startStack({ env = {}, overrides = [] }: StackOptions = {}): Promise<Stack> {
   const projectName = `dice-e2e-${randomBytes(4).toString('hex')}`;
   const composeEnv = { WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env };
+  const files = ['docker-compose.yml', ...overrides];
+  const project = ['--project-directory', repoRoot, '--project-name', projectName, ...files.flatMap((file) => ['--file', `${repoRoot}${file}`])];
   const down = async (): Promise<void> => {
-    await docker('compose', '--project-directory', repoRoot, '--project-name', projectName, 'down', '--volumes', '--remove-orphans', '--rmi', 'local', '--timeout', '5');
+    await dockerWithEnv(composeEnv, 'compose', ...project, 'down', '--volumes', '--remove-orphans', '--timeout', '5');
   };
   let environment: StartedDockerComposeEnvironment;
   try {
-    environment = await new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+    environment = await new DockerComposeEnvironment(repoRoot, files)
       .withProjectName(projectName)
       .withBuild()
       .withEnvironment(composeEnv)
@@ -54,7 +59,7 @@ export async function startStack({ env = {} }: StackOptions = {}): Promise<Stack
     webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
     edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
     container,
-    compose: (...args) => dockerWithEnv(composeEnv, 'compose', '--project-directory', repoRoot, '--project-name', projectName, ...args),
+    compose: (...args) => dockerWithEnv(composeEnv, 'compose', ...project, ...args),
     down,
   };
 }

@@ -5,6 +5,8 @@
 #
 #   CERTS_DIR   where to write (default: certs/ of this checkout)
 #   FORCE=1     replace what exists
+#   CA_NAME     the new CA's common name (default "Dice Stack CA"); give a client CA and a server CA
+#               different names, since certificates and CRLs are matched to their CA by name
 #   APP_UID/APP_GID   when run as root, the mounted keys are handed to this user (default 10001),
 #                     the one the containers run as, so keys can stay mode 0600
 set -euo pipefail
@@ -31,7 +33,7 @@ if [ ! -s "$dir/ca.pem" ]; then
   say "issuing a new CA in $dir (ca.pem; key in ca/ca-key.pem)"
   new_key "$ca_dir/ca-key.pem"
   openssl req -x509 -new -key "$ca_dir/ca-key.pem" -sha256 -days "$days_ca" \
-    -subj "/O=Dice Stack/CN=Dice Stack CA" \
+    -subj "/O=Dice Stack/CN=${CA_NAME:-Dice Stack CA}" \
     -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash" \

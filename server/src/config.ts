@@ -7,6 +7,8 @@ export interface ServerConfig {
   port: number;
   /** How long in-flight calls may run after SIGTERM before the server force-closes them. */
   shutdownGraceMs: number;
+  /** After SIGTERM, how long the server reports NOT_SERVING but still takes calls (for readiness probes). */
+  drainDelayMs: number;
   logLevel: LogLevel;
   /** From ACCESS_POLICY; undefined when unset (every client the edge verified may call). */
   accessPolicy: AccessPolicy | undefined;
@@ -23,6 +25,9 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     host: readString(env, 'HOST', '0.0.0.0'),
     port: readInteger(env, 'PORT', 50051, 1, 65535),
     shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    // 0 under compose (Docker's DNS drops a container only once it has stopped); a few seconds on a
+    // cluster, where readiness decides the endpoints nginx resolves.
+    drainDelayMs: readInteger(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     logLevel: readLogLevel(env),
     accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),

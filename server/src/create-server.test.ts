@@ -249,6 +249,23 @@ describe('dice server shutdown', () => {
     }
   });
 
+  it('with a drain delay, answers NOT_SERVING to a new health check and still serves calls until the delay ends', async () => {
+    const server = createServer({ logger: pino({ level: 'silent' }), roll: () => 2 });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    try {
+      assert.equal(await healthStatus(address, ''), 'SERVING');
+      const stopped = server.shutdown(1000, 600);
+      // What the kubelet's gRPC probe sees: a new connection, Check with service "".
+      assert.equal(await healthStatus(address, ''), 'NOT_SERVING');
+      assert.equal((await roll(client)).value, 2, 'calls are still served during the delay');
+      await stopped;
+      await assert.rejects(healthStatus(address, ''), (error: grpc.ServiceError) => error.code === grpc.status.UNAVAILABLE);
+    } finally {
+      client.close();
+    }
+  });
+
   it('cancels calls still running after the grace period', async () => {
     const { roll: slowRoll, release, callStarted } = gatedRoll();
     const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });

@@ -16,10 +16,12 @@ export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
   listen(host: string, port: number): Promise<number>;
   /**
-   * Health goes NOT_SERVING, new calls are refused, in-flight calls may finish; whatever is still
-   * running after graceMs is cancelled.
+   * Health goes NOT_SERVING at once. For drainDelayMs the server then goes on taking calls, so the
+   * readiness probes that see NOT_SERVING take it out of the endpoints (and nginx's DNS answers)
+   * before it stops listening. Then new calls are refused, in-flight calls may finish, and whatever
+   * is still running graceMs later is cancelled.
    */
-  shutdown(graceMs: number): Promise<void>;
+  shutdown(graceMs: number, drainDelayMs?: number): Promise<void>;
 }
 
 export interface DiceServerOptions {
@@ -69,8 +71,9 @@ export function createServer({ logger, roll, accessPolicy, replica = hostname(),
         });
       });
     },
-    shutdown(graceMs) {
+    async shutdown(graceMs, drainDelayMs = 0) {
       setServing(false);
+      if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       return new Promise((resolve) => {
         const force = setTimeout(() => {
           logger.warn({ graceMs }, 'grace period over: cancelling calls still running');

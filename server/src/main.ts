@@ -14,8 +14,8 @@ await runMain('server', async () => {
   const metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort);
   logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   onShutdownSignal(async (signal) => {
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: health NOT_SERVING, draining calls');
-    await server.shutdown(config.shutdownGraceMs);
+    logger.info({ signal, graceMs: config.shutdownGraceMs, drainDelayMs: config.drainDelayMs }, 'shutting down: health NOT_SERVING, draining calls');
+    await server.shutdown(config.shutdownGraceMs, config.drainDelayMs);
     logger.info('stopped');
   });
 });

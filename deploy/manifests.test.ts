@@ -1,0 +1,205 @@
+// The manifests in deploy/, proven as far as a machine without a cluster can: each overlay renders
+// with kustomize (the same `kubectl kustomize` the README's `kubectl apply -k` runs), every object
+// validates against the Kubernetes OpenAPI schema (kubernetes-models) or, for OpenShift's Route,
+// against the Route API's fields, and the rendered objects keep the policies a platform team checks.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as apps from 'kubernetes-models/apps/v1';
+import * as networking from 'kubernetes-models/networking.k8s.io/v1';
+import * as policy from 'kubernetes-models/policy/v1';
+import * as core from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import { routeProblems } from './route-schema.ts';
+
+const deployDir = fileURLToPath(new URL('.', import.meta.url));
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: Record<string, unknown>;
+}
+type Container = {
+  name: string;
+  image: string;
+  ports?: { name?: string; containerPort: number }[];
+  env?: { name: string; value?: string }[];
+  securityContext?: Record<string, unknown>;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+};
+type Probe = { grpc?: { port: number; service?: string }; tcpSocket?: { port: number | string }; httpGet?: { port: number | string; path: string } };
+type PodSpec = {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  volumes?: { name: string; secret?: { secretName: string }; projected?: { sources: { secret?: { name: string } }[] }; emptyDir?: unknown }[];
+  terminationGracePeriodSeconds?: number;
+  automountServiceAccountToken?: boolean;
+};
+
+/** `kubectl kustomize deploy/<overlay>` (or kustomize build where kubectl is missing), parsed. */
+function render(overlay: string): K8sObject[] {
+  const dir = `${deployDir}${overlay}`;
+  let result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (result.error) result = spawnSync('kustomize', ['build', dir], { encoding: 'utf8' });
+  assert.equal(result.status, 0, `kustomize could not render deploy/${overlay}: ${result.error?.message ?? result.stderr}`);
+  return parseAllDocuments(result.stdout).map((document) => document.toJS() as K8sObject);
+}
+
+/** The kubernetes-models class for each kind the manifests use; an unknown kind fails the test. */
+const models: Record<string, new (data: never) => { validate(): void }> = {
+  'apps/v1 Deployment': apps.Deployment,
+  'v1 Service': core.Service,
+  'policy/v1 PodDisruptionBudget': policy.PodDisruptionBudget,
+  'networking.k8s.io/v1 NetworkPolicy': networking.NetworkPolicy,
+};
+
+const byKind = (objects: K8sObject[], kind: string) => objects.filter((object) => object.kind === kind);
+const named = (objects: K8sObject[], kind: string, name: string): K8sObject => {
+  const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
+  assert.ok(found, `${kind}/${name} is rendered`);
+  return found;
+};
+const podSpec = (deployment: K8sObject): PodSpec => (deployment.spec as { template: { spec: PodSpec } }).template.spec;
+const env = (container: Container, name: string): string | undefined => container.env?.find((entry) => entry.name === name)?.value;
+
+for (const overlay of ['kubernetes', 'openshift'] as const) {
+  describe(`deploy/${overlay}`, () => {
+    const objects = render(overlay);
+
+    it('renders the server, the edge and the web app with their Services, budgets and policies', () => {
+      const names = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
+      for (const expected of ['Deployment/dice-server', 'Deployment/dice-edge', 'Deployment/dice-webapp', 'Service/dice-server', 'Service/dice-edge', 'Service/dice-webapp', 'PodDisruptionBudget/dice-server', 'PodDisruptionBudget/dice-edge', 'NetworkPolicy/dice-default-deny-ingress', 'NetworkPolicy/dice-server']) {
+        assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
+      }
+      for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'dice-stack', `${object.kind}/${object.metadata.name} is labelled part of the stack`);
+    });
+
+    it('validates every object against the Kubernetes OpenAPI schema (and the Route against the Route API)', () => {
+      for (const object of objects) {
+        const where = `${object.kind}/${object.metadata.name}`;
+        if (object.apiVersion === 'route.openshift.io/v1' && object.kind === 'Route') {
+          assert.deepEqual(routeProblems(object), [], `${where} follows the Route API`);
+          continue;
+        }
+        const Model = models[`${object.apiVersion} ${object.kind}`];
+        assert.ok(Model, `${where}: no schema known for ${object.apiVersion} ${object.kind}`);
+        assert.doesNotThrow(() => new Model(object as never).validate(), `${where} validates`);
+      }
+    });
+
+    it('has every container non-root, unprivileged, read-only, with no capabilities and the default seccomp profile', () => {
+      for (const deployment of byKind(objects, 'Deployment')) {
+        const spec = podSpec(deployment);
+        const where = deployment.metadata.name;
+        assert.equal(spec.securityContext?.['runAsNonRoot'], true, `${where}: runAsNonRoot`);
+        assert.deepEqual(spec.securityContext?.['seccompProfile'], { type: 'RuntimeDefault' }, `${where}: seccomp RuntimeDefault`);
+        assert.equal(spec.automountServiceAccountToken, false, `${where}: no API token mounted`);
+        for (const container of spec.containers) {
+          assert.equal(container.securityContext?.['allowPrivilegeEscalation'], false, `${where}/${container.name}: allowPrivilegeEscalation false`);
+          assert.equal(container.securityContext?.['readOnlyRootFilesystem'], true, `${where}/${container.name}: read-only root filesystem`);
+          assert.deepEqual(container.securityContext?.['capabilities'], { drop: ['ALL'] }, `${where}/${container.name}: drops every capability`);
+          assert.ok(container.resources?.requests?.['memory'] && container.resources.limits?.['memory'], `${where}/${container.name}: memory request and limit`);
+          const tmp = container.volumeMounts?.find((mount) => mount.mountPath === '/tmp');
+          assert.ok(tmp && spec.volumes?.find((volume) => volume.name === tmp.name)?.emptyDir, `${where}/${container.name}: /tmp is an emptyDir`);
+        }
+      }
+    });
+
+    it('mounts every Secret read-only', () => {
+      for (const deployment of byKind(objects, 'Deployment')) {
+        const spec = podSpec(deployment);
+        const secretVolumes = (spec.volumes ?? []).filter((volume) => volume.secret || volume.projected?.sources.some((source) => source.secret)).map((volume) => volume.name);
+        for (const container of spec.containers) {
+          for (const mount of container.volumeMounts ?? []) {
+            if (secretVolumes.includes(mount.name)) assert.equal(mount.readOnly, true, `${deployment.metadata.name}/${container.name}: ${mount.mountPath} read-only`);
+          }
+        }
+      }
+      const mounted = byKind(objects, 'Deployment').flatMap((deployment) => (podSpec(deployment).volumes ?? []).flatMap((volume) => [volume.secret?.secretName, ...(volume.projected?.sources.map((source) => source.secret?.name) ?? [])]));
+      assert.deepEqual([...new Set(mounted.filter(Boolean))].sort(), ['dice-client-ca', 'dice-edge-tls', 'dice-webapp-tls'], 'the Secrets make k8s-secrets writes');
+      assert.deepEqual(byKind(objects, 'Secret'), [], 'no Secret (no key material) in the manifests');
+    });
+
+    it('probes the server with the kubelet gRPC probe on its real port, and gives the drain time to end', () => {
+      const deployment = named(objects, 'Deployment', 'dice-server');
+      const spec = podSpec(deployment);
+      const server = spec.containers[0] as Container;
+      const grpcPort = server.ports?.find((port) => port.name === 'grpc')?.containerPort;
+      assert.equal(grpcPort, 50051);
+      assert.equal(env(server, 'PORT'), String(grpcPort));
+      for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+        assert.equal(server[probe]?.grpc?.port, grpcPort, `${probe} is a gRPC probe on ${grpcPort}`);
+      }
+      const graceMs = Number(env(server, 'SHUTDOWN_GRACE_MS')) + Number(env(server, 'DRAIN_DELAY_MS') ?? 0);
+      assert.ok(graceMs > 0 && (spec.terminationGracePeriodSeconds ?? 30) * 1000 > graceMs, 'terminationGracePeriodSeconds above DRAIN_DELAY_MS + SHUTDOWN_GRACE_MS');
+      assert.ok(Number(env(server, 'MAX_CONNECTION_IDLE_MS')) > 0 && Number(env(server, 'MAX_CONNECTION_AGE_MS')) > 0, 'connection idle and age limits set (grpc-node #2975)');
+      assert.ok(((deployment.spec as { replicas: number }).replicas ?? 1) >= 2, 'two or more replicas');
+      const budget = named(objects, 'PodDisruptionBudget', 'dice-server').spec as { minAvailable: number; selector: { matchLabels: Record<string, string> } };
+      assert.equal(budget.minAvailable, 1);
+      assert.deepEqual(budget.selector.matchLabels, { 'app.kubernetes.io/name': 'dice-server' });
+    });
+
+    it('serves the server through a headless Service whose FQDN is the edge upstream', () => {
+      const service = named(objects, 'Service', 'dice-server').spec as { clusterIP: string; selector: Record<string, string>; ports: { port: number }[] };
+      assert.equal(service.clusterIP, 'None', 'headless: nginx resolves every pod');
+      assert.deepEqual(service.selector, { 'app.kubernetes.io/name': 'dice-server' });
+      const edge = podSpec(named(objects, 'Deployment', 'dice-edge')).containers[0] as Container;
+      assert.equal(env(edge, 'EDGE_UPSTREAM'), `dice-server.$(POD_NAMESPACE).svc.cluster.local:${service.ports[0]?.port}`);
+      assert.ok(edge.env?.some((entry) => entry.name === 'POD_NAMESPACE'), 'POD_NAMESPACE defined for the upstream name');
+    });
+
+    it('admits to the server only the edge on 50051, and to metrics ports only the labelled scraper', () => {
+      const deny = named(objects, 'NetworkPolicy', 'dice-default-deny-ingress').spec as { podSelector: object; policyTypes: string[]; ingress?: unknown };
+      assert.deepEqual(deny, { podSelector: {}, policyTypes: ['Ingress'] }, 'every pod denies ingress by default');
+      const server = named(objects, 'NetworkPolicy', 'dice-server').spec as { podSelector: { matchLabels: Record<string, string> }; ingress: { from: { podSelector?: { matchLabels: Record<string, string> }; namespaceSelector?: object }[]; ports: { port: number }[] }[] };
+      assert.deepEqual(server.podSelector.matchLabels, { 'app.kubernetes.io/name': 'dice-server' });
+      const grpcRule = server.ingress.filter((rule) => rule.ports.some((port) => port.port === 50051));
+      assert.equal(grpcRule.length, 1);
+      assert.deepEqual(grpcRule[0]?.from, [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'dice-edge' } } }], 'only the edge pods');
+      for (const policyObject of byKind(objects, 'NetworkPolicy')) {
+        for (const rule of (policyObject.spec as { ingress?: { from?: { podSelector?: { matchLabels: Record<string, string> } }[]; ports: { port: number }[] }[] }).ingress ?? []) {
+          if (rule.ports.some((port) => port.port === 9464)) {
+            assert.deepEqual(rule.from?.map((peer) => peer.podSelector?.matchLabels), [{ 'dice-stack/metrics-scraper': 'true' }], `${policyObject.metadata.name}: metrics only for the scraper label`);
+          }
+        }
+      }
+    });
+
+    if (overlay === 'kubernetes') {
+      it('exposes the edge through a LoadBalancer on 9443 that passes TCP through', () => {
+        const service = named(objects, 'Service', 'dice-edge').spec as { type: string; ports: { port: number }[] };
+        assert.equal(service.type, 'LoadBalancer');
+        assert.deepEqual(service.ports.map((port) => port.port), [9443]);
+      });
+    } else {
+      it('sets no runAsUser or fsGroup anywhere: restricted-v2 picks them', () => {
+        const text = JSON.stringify(objects);
+        assert.doesNotMatch(text, /runAsUser|runAsGroup|fsGroup/);
+      });
+      it('reaches the edge through a passthrough Route (mTLS ends at nginx) and the page through an edge Route', () => {
+        const edgeRoute = named(objects, 'Route', 'dice-edge').spec as { to: { name: string }; tls: { termination: string } };
+        assert.equal(edgeRoute.tls.termination, 'passthrough');
+        assert.equal(edgeRoute.to.name, 'dice-edge');
+        const pageRoute = named(objects, 'Route', 'dice-webapp').spec as { to: { name: string }; tls: { termination: string } };
+        assert.equal(pageRoute.tls.termination, 'edge');
+        assert.equal(pageRoute.to.name, 'dice-webapp');
+      });
+    }
+  });
+}
+
+describe('the README', () => {
+  it('shows the commands these tests render', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const command of ['make k8s-secrets', 'kubectl apply -k deploy/kubernetes', 'oc apply -k deploy/openshift', 'make images']) {
+      assert.ok(readme.includes(command), `README shows ${command}`);
+    }
+  });
+});

@@ -1,0 +1,215 @@
+// What a cluster does to the containers, reproduced with the real images in Docker (no cluster can
+// run on these machines): Secrets mounted in the kubelet's layout and rotated by swapping the
+// `..data` link under load, every container as a random UID in group 0 (OpenShift's restricted-v2),
+// the kubelet's gRPC health probe, and two trust anchors (client CA and server CA) as in the OpenShift
+// document. The stack runs with e2e/compose.kubelet.yml laid over docker-compose.yml.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
+import { probeWithGrpcJs } from './grpc-probe.ts';
+import { underSteadyLoad, type LoadReport } from './steady-load.ts';
+import { repoRoot, startStack, type Stack } from './stack.ts';
+
+const execFileAsync = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** The UID restricted-v2 gives a pod, and the project's fsGroup that owns its Secret files. */
+const openshiftUid = 1000770000;
+
+/**
+ * A Secret volume as the kubelet writes it (its AtomicWriter): the files live in a timestamped
+ * directory, `..data` links to it, and each visible file links into `..data`. An update writes a new
+ * directory and renames a new `..data` link over the old one, so readers see all old or all new.
+ */
+class SecretVolume {
+  private generation = 0;
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o755);
+  }
+
+  write(files: Record<string, string>): void {
+    const name = `..2026_11_25_00_00_00.${++this.generation}`;
+    const data = join(this.dir, name);
+    mkdirSync(data);
+    chmodSync(data, 0o755);
+    for (const [file, source] of Object.entries(files)) {
+      const target = join(data, file);
+      copyFileSync(source, target);
+      // root-owned, readable by the fsGroup only, as the kubelet leaves a Secret with defaultMode 0440.
+      if (process.getuid?.() === 0) {
+        chownSync(target, 0, openshiftUid);
+        chmodSync(target, 0o440);
+      } else {
+        chmodSync(target, 0o444);
+      }
+    }
+    const previous = readdirSync(this.dir).filter((entry) => entry.startsWith('..2026') && entry !== name);
+    symlinkSync(name, join(this.dir, '..data_tmp'));
+    renameSync(join(this.dir, '..data_tmp'), join(this.dir, '..data'));
+    for (const file of Object.keys(files)) {
+      try {
+        symlinkSync(join('..data', file), join(this.dir, file));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    for (const old of previous) rmSync(join(this.dir, old), { recursive: true, force: true });
+  }
+}
+
+function assertNoFailures(report: LoadReport, minimumCalls: number): void {
+  assert.ok(report.total >= minimumCalls, `only ${report.total} calls were made`);
+  assert.deepEqual(Object.keys(report.byCode), ['OK'], `calls ended with ${JSON.stringify(report.byCode)}; first failures: ${report.failures.join(' | ')}`);
+}
+
+describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', { timeout: 15 * 60_000 }, () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'dice-kubelet-'));
+  chmodSync(scratch, 0o755);
+  // Client certificates come from one CA, the edge's certificate from another.
+  const clientPki = join(scratch, 'client-ca');
+  const serverPki = join(scratch, 'server-ca');
+  const edgeSecret = new SecretVolume(join(scratch, 'secrets/edge'));
+  const webappSecret = new SecretVolume(join(scratch, 'secrets/webapp'));
+  const edgeFiles = () => ({ 'server.pem': join(serverPki, 'server.pem'), 'server-key.pem': join(serverPki, 'server-key.pem'), 'client-ca.pem': join(clientPki, 'ca.pem'), 'crl.pem': join(clientPki, 'crl.pem') });
+  const webappFiles = () => ({ 'tls.crt': join(clientPki, 'client.pem'), 'tls.key': join(clientPki, 'client-key.pem'), 'ca.crt': join(serverPki, 'ca.pem') });
+  // A client that trusts only the server CA and holds a certificate from the client CA.
+  const identity = { ca: join(serverPki, 'ca.pem'), cert: join(clientPki, 'clients/load.pem'), key: join(clientPki, 'clients/load-key.pem') };
+  let stack: Stack;
+
+  const pki = (dir: string, script: string, ...args: string[]): void => {
+    const caName = dir === serverPki ? 'Dice Servers CA' : 'Dice Clients CA';
+    const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...process.env, CERTS_DIR: dir, CA_NAME: caName }, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+  };
+
+  before(async () => {
+    pki(clientPki, 'make-certs.sh');
+    pki(clientPki, 'client-cert.sh', 'load');
+    pki(serverPki, 'make-certs.sh');
+    edgeSecret.write(edgeFiles());
+    webappSecret.write(webappFiles());
+    stack = await startStack({
+      env: { CERTS_DIR: serverPki, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, EDGE_RATE_LIMIT: 'off' },
+      overrides: ['e2e/compose.kubelet.yml'],
+    });
+  });
+
+  after(async () => {
+    await stack?.down();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('runs every container as a random UID in group 0 and each comes up healthy; the page rolls a die through the edge', async () => {
+    for (const service of ['server', 'nginx', 'webapp'] as const) {
+      const id = stack.container(service).getId();
+      assert.equal(await inspect(id, '{{.Config.User}}'), `${openshiftUid}:0`, `${service} runs as ${openshiftUid}:0`);
+      assert.equal(await inspect(id, '{{.State.Health.Status}}'), 'healthy', `${service} is healthy`);
+      const ids = await stack.container(service).exec(['id']);
+      assert.match(ids.output, new RegExp(`uid=${openshiftUid} gid=0`), `${service}: ${ids.output}`);
+    }
+    const response = await fetch(`${stack.webappUrl}/api/roll`);
+    assert.equal(response.status, 200, await response.clone().text());
+    const { value } = (await response.json()) as { value: number };
+    assert.ok(value >= 1 && value <= 6);
+  });
+
+  it('lets in a client that trusts only the server CA and holds a client-CA certificate; refuses a certificate from the server CA', async () => {
+    assert.notEqual(readFileSync(join(clientPki, 'ca.pem'), 'utf8'), readFileSync(join(serverPki, 'ca.pem'), 'utf8'), 'two different CAs');
+    const [allowed] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
+    assert.deepEqual(allowed, { code: 'OK', details: '' });
+    const [refused] = await probeWithGrpcJs({ address: stack.edgeAddress, ca: identity.ca, cert: join(serverPki, 'client.pem'), key: join(serverPki, 'client-key.pem') });
+    assert.equal(refused?.code, 'UNAUTHENTICATED');
+    // OpenSSL looks for the issuer's CRL (ssl_crl) before it gives up on the chain; nginx reports that.
+    assert.match(refused?.details ?? '', /^client certificate rejected \(unable to get certificate CRL\): present a valid, unrevoked client certificate/);
+  });
+
+  it("answers the original tutorial's Python client given the server CA and the client files apart", async () => {
+    const python = process.env['PYTHON'] ?? 'python3';
+    const stubs = mkdtempSync(join(scratch, 'stubs-'));
+    execFileSync(python, ['-m', 'grpc_tools.protoc', `-I${repoRoot}proto`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, 'api.proto']);
+    const output = execFileSync(python, [join(repoRoot, 'e2e/python/tutorial_client.py'), stack.edgeAddress, identity.ca, identity.cert, identity.key, '10'], { env: { ...process.env, PYTHONPATH: stubs }, encoding: 'utf8' });
+    const values = output.trim().split('\n').map(Number);
+    assert.equal(values.length, 10);
+    for (const value of values) assert.ok(value >= 1 && value <= 6, `out of range: ${value}`);
+  });
+
+  it('keeps serving the loaded certificate when a Secret update pairs a new certificate with the old key, and says why', async () => {
+    const nginx = stack.container('nginx').getId();
+    const serving = await edgeCertificateSha256(stack.edgeAddress, identity.ca);
+    const spare = join(scratch, 'spare-server');
+    pki(spare, 'make-certs.sh');
+    // The new certificate is from another CA and does not match the key: nginx -t refuses the pair.
+    edgeSecret.write({ ...edgeFiles(), 'server.pem': join(spare, 'server.pem') });
+    await waitFor('the watcher to report the rejected pair', 15_000, async () => ((await containerLogs(nginx)).includes('nginx rejects them') ? true : undefined));
+    assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed but nginx rejects them, so it keeps serving the ones it has: .*(key values mismatch|SSL_CTX_use_PrivateKey)/);
+    assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), serving, 'nginx still serves the certificate it had');
+    const [call] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
+    assert.equal(call?.code, 'OK');
+    edgeSecret.write(edgeFiles());
+  });
+
+  it('follows a Secret rotation (the ..data link swapped) under load with no failed call, no reload command and no restart', async () => {
+    const nginx = stack.container('nginx').getId();
+    const webapp = stack.container('webapp').getId();
+    const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');
+    // New leaves (and keys) from the same two CAs.
+    pki(serverPki, 'rotate-certs.sh');
+    pki(clientPki, 'rotate-certs.sh');
+    const newServer = sha256Of(join(serverPki, 'server.pem'));
+    const newClient = sha256Of(join(clientPki, 'client.pem'));
+    assert.notEqual(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer);
+
+    const webappFailures: string[] = [];
+    let rolling = true;
+    const rollThroughWebapp = async (): Promise<void> => {
+      while (rolling) {
+        const response = await fetch(`${stack.webappUrl}/api/roll`);
+        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    };
+    const webappLoad = rollThroughWebapp();
+    const report = await underSteadyLoad({ address: stack.edgeAddress, identity, callsPerSecond: 200 }, async () => {
+      try {
+        await sleep(1000);
+        edgeSecret.write(edgeFiles());
+        webappSecret.write(webappFiles());
+        await waitFor('nginx to serve the new server certificate', 20_000, async () => ((await edgeCertificateSha256(stack.edgeAddress, identity.ca)) === newServer ? true : undefined));
+        await waitFor("the web app's calls to arrive with its new client certificate", 20_000, async () => ((await containerLogs(stack.container('server').getId())).includes(`"sha256":"${newClient}"`) ? true : undefined));
+        await sleep(1000);
+      } finally {
+        rolling = false;
+        await webappLoad;
+      }
+    });
+    assertNoFailures(report, 200 * 2);
+    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200');
+    assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed; reloading nginx/);
+    assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
+    assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0', 'the web app was not restarted');
+    assert.match(await containerLogs(webapp), /client certificate reloaded/);
+  });
+
+  it('answers the kubelet gRPC health check (Check, service "") SERVING when ready and NOT_SERVING while draining', async () => {
+    const server = stack.container('server');
+    // The image's healthcheck makes the kubelet's call: grpc.health.v1.Health/Check with service "".
+    const ready = await server.exec(['node', 'dist/healthcheck.js']);
+    assert.equal(ready.exitCode, 0, ready.output);
+    await docker('kill', '--signal', 'TERM', server.getId());
+    // Within DRAIN_DELAY_MS (3 s) the server still listens and says it is draining.
+    const draining = await waitFor('NOT_SERVING from the draining server', 2500, async () => {
+      const result = await execFileAsync('docker', ['exec', server.getId(), 'node', 'dist/healthcheck.js']).then(() => undefined, (error: { stderr?: string }) => error.stderr);
+      return result?.includes('NOT_SERVING') ? result : undefined;
+    });
+    assert.match(draining, /server not healthy \(NOT_SERVING\)/);
+    assert.match(await containerLogs(server.getId()), /"drainDelayMs":3000,"msg":"shutting down: health NOT_SERVING, draining calls"/);
+  });
+});
