@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { methodPaths, statusName } from '@dice/proto';
 
 const execFileAsync = promisify(execFile);
 
@@ -28,7 +29,6 @@ export interface ProbeOptions {
   deadlineMs?: number;
 }
 
-export const rollDieMethod = '/api.DiceService/RollDie';
 
 /**
  * A valid protobuf message of about `size` bytes: an unknown length-delimited field 15, which a
@@ -62,13 +62,13 @@ export async function probeWithGrpcJs(options: ProbeOptions): Promise<CallOutcom
   const one = (): Promise<CallOutcome> =>
     new Promise((resolve) => {
       client.makeUnaryRequest(
-        options.method ?? rollDieMethod,
+        options.method ?? methodPaths.rollDie,
         (message: Buffer) => message,
         (message: Buffer) => message,
         request,
         metadata,
         { deadline: Date.now() + (options.deadlineMs ?? 10_000) },
-        (error) => resolve(error ? { code: grpc.status[error.code], details: error.details } : { code: 'OK', details: '' }),
+        (error) => resolve(error ? { code: statusName(error.code), details: error.details } : { code: 'OK', details: '' }),
       );
     });
   try {
@@ -86,7 +86,7 @@ export async function probeWithPython(options: ProbeOptions): Promise<CallOutcom
       ca: options.ca,
       cert: options.cert,
       key: options.key,
-      method: options.method ?? rollDieMethod,
+      method: options.method ?? methodPaths.rollDie,
       payload_bytes: options.payloadBytes ?? 0,
       metadata: options.metadata ?? {},
       count: options.count ?? 1,

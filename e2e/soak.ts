@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Metadata } from '@grpc/grpc-js';
+import { metadataKeys } from '@dice/proto';
 import { edgeClient } from './dice-client.ts';
 import { docker, inspect, waitFor } from './docker.ts';
 import { startSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
@@ -38,7 +39,14 @@ interface ScenarioResult {
   report: LoadReport;
   /** Failures are measured and reported but do not fail the soak (SIGKILL). */
   failuresExpected?: boolean;
-  edge: { errors: Record<string, number>; calls: Record<string, number> };
+  edge: Evidence;
+}
+
+/** nginx's side: error-log lines by what they say, access-log lines by status, the failed calls' lines. */
+interface Evidence {
+  errors: Record<string, number>;
+  calls: Record<string, number>;
+  lines: Record<string, string>;
 }
 
 const serverReplicas = async (stack: Stack): Promise<string[]> => (await stack.compose('ps', '--quiet', 'server')).trim().split('\n').filter(Boolean);
@@ -49,7 +57,7 @@ const healthy = async (id: string): Promise<true | undefined> => ((await inspect
  * access-log lines counted by HTTP status and gRPC status, so a failed call can be matched to the
  * edge's side of it. A call the edge answered UNAVAILABLE and the client retried shows here only.
  */
-async function edgeEvidenceSince(stack: Stack, since: string): Promise<{ errors: Record<string, number>; calls: Record<string, number> }> {
+async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<string>): Promise<Evidence> {
   const { stdout, stderr } = await execFileAsync('docker', ['logs', '--since', since, stack.container('nginx').getId()], { maxBuffer: 512 * 1024 * 1024 });
   const errors: Record<string, number> = {};
   for (const line of stderr.split('\n')) {
@@ -59,13 +67,15 @@ async function edgeEvidenceSince(stack: Stack, since: string): Promise<{ errors:
     errors[key] = (errors[key] ?? 0) + 1;
   }
   const calls: Record<string, number> = {};
+  const lines: Record<string, string> = {};
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { http_status: number; grpc_status: string };
+    const entry = JSON.parse(line) as { http_status: number; grpc_status: string; request_id: string };
+    if (failedIds.has(entry.request_id)) lines[entry.request_id] = `${lines[entry.request_id] ?? ''}\n       ${line}`;
     const key = `http ${entry.http_status} grpc ${entry.grpc_status === '' ? '(none)' : entry.grpc_status}`;
     calls[key] = (calls[key] ?? 0) + 1;
   }
-  return { errors, calls };
+  return { errors, calls, lines };
 }
 
 async function scenario(stack: Stack, name: string, rate: number, load: Omit<SteadyLoadOptions, 'callsPerSecond'>, during: () => Promise<void>, failuresExpected = false): Promise<ScenarioResult> {
@@ -77,11 +87,12 @@ async function scenario(stack: Stack, name: string, rate: number, load: Omit<Ste
   } finally {
     report = await running.stop();
   }
-  const result: ScenarioResult = { scenario: name, rate, report, failuresExpected, edge: await edgeEvidenceSince(stack, since) };
+  const result: ScenarioResult = { scenario: name, rate, report, failuresExpected, edge: await edgeEvidenceSince(stack, since, new Set(report.failures.map((failure) => /\[x-request-id (\S+)\]/.exec(failure)?.[1] ?? ''))) };
   const failed = result.report.total - (result.report.byCode['OK'] ?? 0);
   console.log(`${failed === 0 ? 'ok  ' : failuresExpected ? 'seen' : 'FAIL'} ${name} at ${rate} calls/s: client ${JSON.stringify(result.report.byCode)}${failed ? `; first: ${result.report.failures.slice(0, 3).join(' | ')}` : ''}`);
   console.log(`     edge calls: ${JSON.stringify(result.edge.calls)}`);
   for (const [line, times] of Object.entries(result.edge.errors).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`     edge log ${times}x ${line}`);
+  for (const [id, lines] of Object.entries(result.edge.lines)) console.log(`     access log of failed call ${id}:${lines}`);
   return result;
 }
 
@@ -93,7 +104,7 @@ async function answersFrom(load: Omit<SteadyLoadOptions, 'callsPerSecond'>, id: 
       const replica = await new Promise<string>((resolve) => {
         let name = '';
         const call = client.RollDie({}, { deadline: Date.now() + 2000 }, () => resolve(name));
-        call.on('metadata', (metadata: Metadata) => (name = String(metadata.get('x-dice-replica')[0] ?? '')));
+        call.on('metadata', (metadata: Metadata) => (name = String(metadata.get(metadataKeys.replica)[0] ?? '')));
       });
       if (replica !== '' && id.startsWith(replica)) return true;
     }
@@ -178,7 +189,7 @@ async function main(): Promise<void> {
         }, true),
       );
       const rawReport = await raw.stop();
-      results.push({ scenario: 'SIGKILL of one replica of two (retries off)', rate: Math.round(rate / 2), report: rawReport, failuresExpected: true, edge: { errors: {}, calls: {} } });
+      results.push({ scenario: 'SIGKILL of one replica of two (retries off)', rate: Math.round(rate / 2), report: rawReport, failuresExpected: true, edge: { errors: {}, calls: {}, lines: {} } });
       console.log(`seen SIGKILL of one replica of two (retries off) at ${Math.round(rate / 2)} calls/s: ${JSON.stringify(rawReport.byCode)}; first: ${rawReport.failures.slice(0, 3).join(' | ')}`);
       await docker('start', victim);
       await waitFor('the killed replica to be healthy again', 60_000, () => healthy(victim));

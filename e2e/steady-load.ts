@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { metadataKeys, statusName } from '@dice/proto';
 import { edgeClient, type ClientIdentity } from './dice-client.ts';
 
-const codeName = (code: grpc.status): string => grpc.status[code] ?? String(code);
 
 /** How the calls of a load run ended. */
 export interface LoadReport {
@@ -34,22 +35,28 @@ export interface SteadyLoadOptions {
  */
 export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs = 5000, retries = true }: SteadyLoadOptions): SteadyLoad {
   const client = edgeClient(address, identity, { retries: retries ? 'policy' : 'off' });
+  const loadId = `load-${randomBytes(3).toString('hex')}`;
   const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
   const inFlight = new Set<Promise<void>>();
 
   const callOnce = (): void => {
     report.total++;
     let replica = 'unknown';
+    // A request id per call (nginx logs it as request_id, the server as requestId), so a failed call
+    // can be found in both logs.
+    const requestId = `${loadId}-${report.total}`;
+    const metadata = new grpc.Metadata();
+    metadata.set(metadataKeys.requestId, requestId);
     const done = new Promise<void>((resolve) => {
-      const call = client.RollDie({}, { deadline: Date.now() + deadlineMs }, (error) => {
-        const code = error ? codeName(error.code) : 'OK';
+      const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error) => {
+        const code = error ? statusName(error.code) : 'OK';
         report.byCode[code] = (report.byCode[code] ?? 0) + 1;
-        if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details}`);
+        if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details} [x-request-id ${requestId}]`);
         if (!error) report.byReplica[replica] = (report.byReplica[replica] ?? 0) + 1;
         resolve();
       });
       call.on('metadata', (headers: grpc.Metadata) => {
-        replica = String(headers.get('x-dice-replica')[0] ?? 'unknown');
+        replica = String(headers.get(metadataKeys.replica)[0] ?? 'unknown');
       });
     });
     inFlight.add(done);
@@ -94,8 +101,8 @@ export async function callsOnOneChannel(options: { address: string; identity: Re
       report.total++;
       const code = await new Promise<string>((resolve) => {
         client.RollDie({}, { deadline: Date.now() + 10_000 }, (error) => {
-          if (error && report.failures.length < 10) report.failures.push(`${codeName(error.code)}: ${error.details}`);
-          resolve(error ? codeName(error.code) : 'OK');
+          if (error && report.failures.length < 10) report.failures.push(`${statusName(error.code)}: ${error.details}`);
+          resolve(error ? statusName(error.code) : 'OK');
         });
       });
       report.byCode[code] = (report.byCode[code] ?? 0) + 1;

@@ -5,7 +5,7 @@ import * as http2 from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
-import { loadDiceApi, rollDiePath, type DiceServiceClient } from '@dice/proto';
+import { loadDiceApi, methodPaths, statusName, type DiceServiceClient } from '@dice/proto';
 import * as hdr from 'hdr-histogram-js';
 import type { GrpcLoadOptions, WorkerResult } from './grpc-load.ts';
 
@@ -27,7 +27,7 @@ for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(
 
 function rollOn(client: DiceServiceClient): Promise<string> {
   return new Promise((resolve) => {
-    client.RollDie({}, metadata, { deadline: Date.now() + 10_000 }, (error) => resolve(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK'));
+    client.RollDie({}, metadata, { deadline: Date.now() + 10_000 }, (error) => resolve(error ? statusName(error.code) : 'OK'));
   });
 }
 
@@ -52,14 +52,14 @@ function rollOnNewConnection(): Promise<string> {
         socket.on('session', (ticket: Buffer) => (tlsSession = ticket));
       });
     }
-    const request = session.request({ ':method': 'POST', ':path': rollDiePath, 'content-type': 'application/grpc', te: 'trailers' });
+    const request = session.request({ ':method': 'POST', ':path': methodPaths.rollDie, 'content-type': 'application/grpc', te: 'trailers' });
     let code = 'UNKNOWN';
     request.on('response', (headers) => {
       if (headers['grpc-status'] !== undefined) code = String(headers['grpc-status']);
     });
     request.on('trailers', (trailers) => (code = String(trailers['grpc-status'] ?? code)));
     request.on('data', () => {});
-    request.on('close', () => finish(code === '0' ? 'OK' : (grpc.status[Number(code)] ?? code)));
+    request.on('close', () => finish(code === '0' ? 'OK' : statusName(Number(code))));
     request.on('error', () => finish('STREAM_ERROR'));
     // An empty RollDieRequest: the 5-byte gRPC message header with length 0.
     request.end(Buffer.alloc(5));

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
+import { metadataKeys } from '@dice/proto';
 import autocannon from 'autocannon';
 import { BenchStack, containerCpuSeconds, containerRssMb, edgePort, repoRoot, webappPort, type Service, type StackSettings } from './bench-stack.ts';
 import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
@@ -37,10 +38,10 @@ function edgeIdentityMetadata(dir: string): Record<string, string> {
   const pem = readFileSync(`${dir}/clients/bench.pem`, 'utf8');
   const certificate = new X509Certificate(pem);
   return {
-    'x-ssl-client-verify': 'SUCCESS',
-    'x-ssl-client-s-dn': certificate.subject.split('\n').reverse().join(','),
-    'x-ssl-client-sha1': certificate.fingerprint.replaceAll(':', '').toLowerCase(),
-    'x-ssl-client-cert': encodeURIComponent(pem),
+    [metadataKeys.clientVerify]: 'SUCCESS',
+    [metadataKeys.clientSubject]: certificate.subject.split('\n').reverse().join(','),
+    [metadataKeys.clientSha1]: certificate.fingerprint.replaceAll(':', '').toLowerCase(),
+    [metadataKeys.clientCertificate]: encodeURIComponent(pem),
   };
 }
 

@@ -1,3 +1,5 @@
+import { serviceNames } from './contract.ts';
+
 /**
  * The service config every DiceService client should use (grpc.service_config channel option):
  * calls are retried on UNAVAILABLE, the code for "never reached a server" (a replica shutting down,
@@ -7,7 +9,7 @@
 export const diceServiceConfig = {
   methodConfig: [
     {
-      name: [{ service: 'api.DiceService' }],
+      name: [{ service: serviceNames.dice }],
       retryPolicy: { maxAttempts: 4, initialBackoff: '0.05s', maxBackoff: '0.5s', backoffMultiplier: 2, retryableStatusCodes: ['UNAVAILABLE'] },
     },
   ],

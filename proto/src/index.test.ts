@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadDiceApi, rollDiePath } from './index.ts';
+import { loadDiceApi, methodPaths } from './index.ts';
 import { loaderOptionsAsFlags } from './loader-options.ts';
 
 describe('the wire contract', () => {
   it("keeps the tutorial's method path and message shapes", () => {
     const api = loadDiceApi().api;
     const method = api.DiceService.service.RollDie;
-    assert.equal(method.path, rollDiePath);
+    assert.equal(method.path, methodPaths.rollDie);
     assert.equal(method.path, '/api.DiceService/RollDie');
     assert.equal(method.requestStream, false);
     assert.equal(method.responseStream, false);

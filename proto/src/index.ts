@@ -5,6 +5,7 @@ import { loaderOptions } from './loader-options.ts';
 import type { ProtoGrpcType } from './generated/api.ts';
 
 export { loaderOptions } from './loader-options.ts';
+export { healthServicePrefix, metadataKeys, methodPaths, serviceNames, statusName } from './contract.ts';
 export { diceServiceConfig } from './client-service-config.ts';
 export type { ProtoGrpcType } from './generated/api.ts';
 export type { DiceServiceClient, DiceServiceHandlers } from './generated/api/DiceService.ts';
@@ -14,11 +15,10 @@ export type { RollDieResponse, RollDieResponse__Output } from './generated/api/R
 /** Absolute path of api.proto, next to this package's src/ and dist/ alike. */
 export const protoPath = fileURLToPath(new URL('../api.proto', import.meta.url));
 
-/** Full gRPC method path of RollDie, as clients of the original tutorial call it. */
-export const rollDiePath = '/api.DiceService/RollDie';
+let loaded: ProtoGrpcType | undefined;
 
-/** Loads api.proto into typed grpc-js constructors and service definitions. */
+/** api.proto as typed grpc-js constructors and service definitions; parsed once per process. */
 export function loadDiceApi(): ProtoGrpcType {
-  const definition = protoLoader.loadSync(protoPath, loaderOptions);
-  return grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+  loaded ??= grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, loaderOptions)) as unknown as ProtoGrpcType;
+  return loaded;
 }

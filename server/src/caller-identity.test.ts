@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
-import { createIdentityReader, identityMetadata } from './caller-identity.ts';
+import { metadataKeys } from '@dice/proto';
+import { createIdentityReader } from './caller-identity.ts';
 import { certificateFor, edgeMetadata } from './testing/edge-metadata.ts';
 
 describe('createIdentityReader', () => {
@@ -29,9 +30,9 @@ describe('createIdentityReader', () => {
 
   it('refuses a certificate that cannot be parsed, without throwing', () => {
     const metadata = edgeMetadata(alice, 'alice');
-    metadata.set(identityMetadata.certificate, encodeURIComponent('-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n'));
+    metadata.set(metadataKeys.clientCertificate, encodeURIComponent('-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n'));
     assert.equal(createIdentityReader()(metadata).problem, 'the forwarded client certificate cannot be read');
-    metadata.set(identityMetadata.certificate, '%E0%A4%A');
+    metadata.set(metadataKeys.clientCertificate, '%E0%A4%A');
     assert.equal(createIdentityReader()(metadata).problem, 'the forwarded client certificate cannot be read');
   });
 
@@ -41,5 +42,15 @@ describe('createIdentityReader', () => {
     assert.equal(read(edgeMetadata(alice, 'alice')).identity?.commonName, 'alice');
     assert.equal(read(edgeMetadata(bob, 'bob')).identity?.commonName, 'bob');
     assert.equal(read(edgeMetadata(alice, 'alice')).identity?.commonName, 'alice');
+  });
+
+  it("reads a call's identity once: every interceptor of that call gets the first answer", () => {
+    const read = createIdentityReader();
+    const metadata = edgeMetadata(alice, 'alice');
+    const first = read(metadata);
+    // Interceptors pass the same metadata object along; what a later one reads is the first reading.
+    metadata.set(metadataKeys.clientCertificate, encodeURIComponent(certificateFor('bob')));
+    assert.equal(read(metadata), first);
+    assert.equal(read(edgeMetadata(certificateFor('bob'), 'bob')).identity?.commonName, 'bob', 'another call is read afresh');
   });
 });

@@ -1,16 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
-
-/**
- * The metadata nginx adds to every call it forwards (nginx/snippets/grpc-proxy.conf), after it has
- * verified the client certificate. nginx overwrites any of these a client sends.
- */
-export const identityMetadata = {
-  verify: 'x-ssl-client-verify',
-  subject: 'x-ssl-client-s-dn',
-  sha1: 'x-ssl-client-sha1',
-  certificate: 'x-ssl-client-cert',
-} as const;
+import { metadataKeys } from '@dice/proto';
 
 export interface CallerIdentity {
   /** The certificate's common name: the name ACCESS_POLICY uses. */
@@ -46,23 +36,33 @@ function parse(escapedPem: string, subject: string): IdentityResult {
 
 /**
  * Returns a reader for the caller identity nginx forwards. A call without it, or with a verify
- * result other than SUCCESS, did not come through the edge. Parsed certificates are cached (by
- * their text), since the same few clients call over and over.
+ * result other than SUCCESS, did not come through the edge. The answer is kept with the call's
+ * metadata, so the interceptors of one call read it once; parsed certificates are cached (by their
+ * text), since the same few clients call over and over.
  */
 export function createIdentityReader(cacheSize = 256): (metadata: Metadata) => IdentityResult {
   const cache = new Map<string, IdentityResult>();
-  return (metadata) => {
-    const verify = text(metadata, identityMetadata.verify);
-    const escapedPem = text(metadata, identityMetadata.certificate);
+  const perCall = new WeakMap<Metadata, IdentityResult>();
+  const read = (metadata: Metadata): IdentityResult => {
+    const verify = text(metadata, metadataKeys.clientVerify);
+    const escapedPem = text(metadata, metadataKeys.clientCertificate);
     if (verify === undefined || escapedPem === undefined) return { problem: 'the call carries no verified client identity' };
     if (verify !== 'SUCCESS') return { problem: `the client certificate was not verified (${verify})` };
-    const subject = text(metadata, identityMetadata.subject) ?? '';
+    const subject = text(metadata, metadataKeys.clientSubject) ?? '';
     const key = `${subject}\n${escapedPem}`;
     let result = cache.get(key);
     if (result === undefined) {
       result = parse(escapedPem, subject);
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
       cache.set(key, result);
+    }
+    return result;
+  };
+  return (metadata) => {
+    let result = perCall.get(metadata);
+    if (result === undefined) {
+      result = read(metadata);
+      perCall.set(metadata, result);
     }
     return result;
   };

@@ -1,16 +1,16 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { loadDiceApi } from '@dice/proto';
+import { loadDiceApi, serviceNames } from '@dice/proto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { AccessPolicy } from './access-policy.ts';
-import { createCallerAuthInterceptor } from './caller-auth-interceptor.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
-import { createReplicaInterceptor } from './replica-interceptor.ts';
-import { createRpcMetricsInterceptor } from './rpc-metrics.ts';
-import { createRpcLogInterceptor } from './rpc-log-interceptor.ts';
+import { createCallerAuthInterceptor } from './interceptors/caller-auth.ts';
+import { createReplicaInterceptor } from './interceptors/replica.ts';
+import { createRpcLogInterceptor } from './interceptors/rpc-log.ts';
+import { createRpcMetricsInterceptor } from './interceptors/rpc-metrics.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -41,22 +41,27 @@ export interface DiceServerOptions {
 
 export function createServer({ logger, roll, accessPolicy, replica = hostname(), metrics = new Registry(), maxConnectionIdleMs, maxConnectionAgeMs }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
+  // Parsed once per call: every interceptor that asks for the identity of the same call's metadata
+  // gets the same answer without parsing the certificate again.
   const readIdentity = createIdentityReader();
-  // The log interceptor comes first (nearest the transport), so it also logs calls the
-  // authorization interceptor refuses.
+  // grpc-js wraps the call with these in order, so the first is nearest the transport: it sees a
+  // call's metadata first and its status last. Metrics and the log line come first so they count
+  // and log every call, also those the caller-auth interceptor (last, nearest the handler) refuses;
+  // the replica name goes on every response, refusals included.
+  const interceptors = [createRpcMetricsInterceptor(metrics), createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)];
   const server = new grpc.Server({
     ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
     ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),
-    interceptors: [createRpcMetricsInterceptor(metrics), createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)],
+    interceptors,
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
-  const health = new HealthImplementation({ '': 'NOT_SERVING', 'api.DiceService': 'NOT_SERVING' });
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [serviceNames.dice]: 'NOT_SERVING' });
   health.addToServer(server);
 
   const setServing = (serving: boolean): void => {
     const status = serving ? 'SERVING' : 'NOT_SERVING';
     health.setStatus('', status);
-    health.setStatus('api.DiceService', status);
+    health.setStatus(serviceNames.dice, status);
   };
 
   return {

@@ -7,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { DiceCallError, type DiceRoller, type RollResult } from './dice-client.ts';
 import { dieFace } from './die-faces.ts';
 import type { WebappMetrics } from './metrics.ts';
+import { metadataKeys } from '@dice/proto';
 
 export interface AppOptions {
   dice: DiceRoller;
@@ -54,12 +55,12 @@ export function buildApp({ dice, logger, metrics, benchRoutes }: AppOptions): Fa
     requestIdLogLabel: 'requestId',
     // The browser's (or a proxy's) x-request-id, else a new one; it follows the call to nginx and the server.
     genReqId: (request) => {
-      const given = request.headers['x-request-id'];
+      const given = request.headers[metadataKeys.requestId];
       return typeof given === 'string' && requestIdSyntax.test(given) ? given : randomUUID();
     },
   });
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    reply.header(metadataKeys.requestId, request.id);
   });
   if (metrics) {
     app.addHook('onResponse', async (request, reply) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { ConfigError } from '@dice/common';
-import { diceServiceConfig, loadDiceApi, type DiceServiceClient } from '@dice/proto';
+import { diceServiceConfig, loadDiceApi, metadataKeys, statusName, type DiceServiceClient } from '@dice/proto';
 
 /** A rolled die and the server replica that rolled it (from the x-dice-replica response header). */
 export interface RollResult {
@@ -31,7 +31,7 @@ export class DiceCallError extends Error {
     this.code = code;
   }
   get codeName(): string {
-    return grpc.status[this.code] ?? String(this.code);
+    return statusName(this.code);
   }
 }
 
@@ -87,20 +87,20 @@ export function createDiceClient({ target, credentials, deadlineMs, tlsServerNam
   return {
     roll({ requestId } = {}) {
       const metadata = new grpc.Metadata();
-      if (requestId) metadata.set('x-request-id', requestId);
+      if (requestId) metadata.set(metadataKeys.requestId, requestId);
       inFlight++;
       return new Promise((resolve, reject) => {
         let replica: string | undefined;
         const startedAt = performance.now();
         const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
           if (--inFlight === 0) idle?.();
-          onCallEnd?.(error ? (grpc.status[error.code] ?? String(error.code)) : 'OK', (performance.now() - startedAt) / 1000);
+          onCallEnd?.(error ? statusName(error.code) : 'OK', (performance.now() - startedAt) / 1000);
           if (error) reject(new DiceCallError(error.code, error.details));
           else if (!response || response.value < 1 || response.value > 6) reject(new DiceCallError(grpc.status.INTERNAL, `the dice service answered an impossible roll (${response?.value})`));
           else resolve({ value: response.value, replica });
         });
         call.on('metadata', (headers: grpc.Metadata) => {
-          const value = headers.get('x-dice-replica')[0];
+          const value = headers.get(metadataKeys.replica)[0];
           replica = typeof value === 'string' ? value : undefined;
         });
       });

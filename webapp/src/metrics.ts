@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { methodPaths } from '@dice/proto';
 
 export interface WebappMetrics {
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void;
@@ -22,7 +23,7 @@ export function createWebappMetrics(registry: Registry): WebappMetrics {
       httpDuration.observe({ method, route }, seconds);
     },
     observeDiceCall(code, seconds) {
-      const labels = { method: '/api.DiceService/RollDie', code };
+      const labels = { method: methodPaths.rollDie, code };
       grpcCalls.inc(labels);
       grpcDuration.observe(labels, seconds);
     },

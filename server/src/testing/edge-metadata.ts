@@ -1,7 +1,7 @@
 // Test support: metadata shaped like what nginx forwards, for a certificate made on the spot.
 import { execFileSync } from 'node:child_process';
 import { Metadata } from '@grpc/grpc-js';
-import { identityMetadata } from '../caller-identity.ts';
+import { metadataKeys } from '@dice/proto';
 
 /** A throwaway self-signed certificate with this CN, made with openssl. */
 export function certificateFor(commonName: string): string {
@@ -14,10 +14,10 @@ export function certificateFor(commonName: string): string {
 /** The metadata nginx adds for a verified client presenting this certificate. */
 export function edgeMetadata(pem: string, commonName: string, verify = 'SUCCESS'): Metadata {
   const metadata = new Metadata();
-  metadata.set(identityMetadata.verify, verify);
-  metadata.set(identityMetadata.subject, `CN=${commonName},O=Dice Stack`);
-  metadata.set(identityMetadata.sha1, 'not-checked-by-the-server');
+  metadata.set(metadataKeys.clientVerify, verify);
+  metadata.set(metadataKeys.clientSubject, `CN=${commonName},O=Dice Stack`);
+  metadata.set(metadataKeys.clientSha1, 'not-checked-by-the-server');
   // nginx's $ssl_client_escaped_cert is the PEM, URL-encoded.
-  metadata.set(identityMetadata.certificate, encodeURIComponent(pem));
+  metadata.set(metadataKeys.clientCertificate, encodeURIComponent(pem));
   return metadata;
 }

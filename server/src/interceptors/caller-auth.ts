@@ -1,7 +1,7 @@
 import { ServerInterceptingCall, status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
-import type { AccessPolicy } from './access-policy.ts';
-import type { IdentityResult } from './caller-identity.ts';
-import { healthServicePrefix } from './rpc-names.ts';
+import type { AccessPolicy } from '../access-policy.ts';
+import type { IdentityResult } from '../caller-identity.ts';
+import { healthServicePrefix } from '@dice/proto';
 
 /**
  * Refuses calls that did not come through the edge with a verified client certificate

@@ -1,7 +1,7 @@
 import { ServerInterceptingCall, status as grpcStatus, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { CallerIdentity, IdentityResult } from './caller-identity.ts';
-import { healthServicePrefix, statusName } from './rpc-names.ts';
+import type { CallerIdentity, IdentityResult } from '../caller-identity.ts';
+import { healthServicePrefix, metadataKeys, statusName } from '@dice/proto';
 
 /**
  * Writes one structured log line per RPC when its status is sent: request id, authority, peer, the calling
@@ -21,7 +21,7 @@ export function createRpcLogInterceptor(logger: Logger, readIdentity: (metadata:
             const value = metadata.get('user-agent')[0];
             userAgent = typeof value === 'string' ? value : undefined;
             client = readIdentity(metadata).identity;
-            const id = metadata.get('x-request-id')[0];
+            const id = metadata.get(metadataKeys.requestId)[0];
             // Set by the web app (or any client) and passed on by nginx; bounded so a client cannot flood the log.
             requestId = typeof id === 'string' ? id.slice(0, 128) : undefined;
             nextMetadata(metadata);

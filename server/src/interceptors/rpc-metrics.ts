@@ -1,6 +1,6 @@
 import { ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { statusName } from './rpc-names.ts';
+import { statusName } from '@dice/proto';
 
 /**
  * Counts every RPC and observes its duration, by method and gRPC status code, as a server

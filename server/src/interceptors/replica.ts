@@ -1,7 +1,5 @@
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from '@grpc/grpc-js';
-
-/** Response metadata naming the server process that answered: a header, or a trailer on failures. */
-export const replicaMetadataKey = 'x-dice-replica';
+import { metadataKeys } from '@dice/proto';
 
 /**
  * Adds the replica name to every response, so a client (and the web page) can see which of several
@@ -13,14 +11,14 @@ export function createReplicaInterceptor(replica: string): ServerInterceptor {
     return new ServerInterceptingCall(call, {
       sendMetadata(metadata, next) {
         headersSent = true;
-        metadata.set(replicaMetadataKey, replica);
+        metadata.set(metadataKeys.replica, replica);
         next(metadata);
       },
       sendStatus(status, next) {
         // A failure before any response has no headers (Trailers-Only): name the replica in the trailers.
         if (headersSent) return next(status);
         const metadata = status.metadata ?? new Metadata();
-        metadata.set(replicaMetadataKey, replica);
+        metadata.set(metadataKeys.replica, replica);
         next({ ...status, metadata });
       },
     });
