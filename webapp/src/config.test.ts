@@ -24,6 +24,12 @@ describe('loadWebappConfig', () => {
     assert.throws(() => loadWebappConfig({ ...tls, BENCH_ROUTES: 'yes' }), (error: unknown) => error instanceof ConfigError && /^BENCH_ROUTES must be one of on, off/.test(error.message));
   });
 
+  it('reads the HTTP timeouts, and names a bad one', () => {
+    assert.deepEqual(loadWebappConfig(tls).httpTimeouts, { connectionTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 72_000 });
+    assert.equal(loadWebappConfig({ ...tls, HTTP_REQUEST_TIMEOUT_MS: '5000' }).httpTimeouts.requestTimeoutMs, 5000);
+    assert.throws(() => loadWebappConfig({ ...tls, HTTP_KEEP_ALIVE_TIMEOUT_MS: '0' }), (error: unknown) => error instanceof ConfigError && /^HTTP_KEEP_ALIVE_TIMEOUT_MS must be/.test(error.message));
+  });
+
   it('requires the client certificate files', () => {
     assert.throws(() => loadWebappConfig({ TLS_CA_FILE: '/ca.pem', TLS_KEY_FILE: '/k.pem' }), /TLS_CERT_FILE is not set/);
   });

@@ -1,5 +1,17 @@
 import { readChoice, readInteger, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
 
+/** Server-side timeouts for the HTTP port, in milliseconds (WebappConfig.httpTimeouts). */
+export interface HttpTimeouts {
+  /** A connection that sends nothing for this long is closed (slow-loris). */
+  connectionTimeoutMs: number;
+  /** A request must have arrived completely within this long. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is kept this long; above the usual 60 s of load balancers. */
+  keepAliveTimeoutMs: number;
+}
+
+export const defaultHttpTimeouts: HttpTimeouts = { connectionTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 72_000 };
+
 /** Web app settings, read once from the environment at start-up. */
 export interface WebappConfig {
   host: string;
@@ -18,6 +30,8 @@ export interface WebappConfig {
   certificateWarnDays: number;
   /** Benchmark-only routes under /bench/ (see buildApp); never on in a deployment. */
   benchRoutes: boolean;
+  /** Timeouts of the HTTP port (connection, whole request, idle keep-alive). */
+  httpTimeouts: HttpTimeouts;
 }
 
 export function loadWebappConfig(env: Env = process.env): WebappConfig {
@@ -37,5 +51,10 @@ export function loadWebappConfig(env: Env = process.env): WebappConfig {
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
     certificateWarnDays: readInteger(env, 'CERT_EXPIRY_WARN_DAYS', 30, 0, 3650),
     benchRoutes: readChoice(env, 'BENCH_ROUTES', 'off', ['on', 'off'] as const) === 'on',
+    httpTimeouts: {
+      connectionTimeoutMs: readInteger(env, 'HTTP_CONNECTION_TIMEOUT_MS', defaultHttpTimeouts.connectionTimeoutMs, 1, 600_000),
+      requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', defaultHttpTimeouts.requestTimeoutMs, 1, 600_000),
+      keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', defaultHttpTimeouts.keepAliveTimeoutMs, 1, 600_000),
+    },
   };
 }

@@ -3,9 +3,10 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
-import { createReloadingDiceClient } from './certificate-reload.ts';
+import { createReloadingDiceClient } from './reloading-dice-client.ts';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { createChannelPerCallRoller, createDiceClient, loadClientCredentials, type DiceChannel } from './dice-client.ts';
+import { createChannelPerCallRoller, createDiceClient, type DiceChannel } from './dice-channel.ts';
+import { loadClientCredentials } from './tls-files.ts';
 import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
 await runMain('webapp', async () => {
@@ -25,7 +26,7 @@ await runMain('webapp', async () => {
   const dice = createReloadingDiceClient({ tlsFiles: config.tlsFiles, logger, connect });
   const benchRoutes = config.benchRoutes ? { channelPerRequestDice: createChannelPerCallRoller(() => connect(loadClientCredentials(config.tlsFiles))) } : undefined;
   if (benchRoutes) logger.warn('BENCH_ROUTES=on: benchmark routes under /bench/ are served; turn this off outside benchmarks');
-  const app = buildApp({ dice, logger, metrics, ...(benchRoutes ? { benchRoutes } : {}) });
+  const app = buildApp({ dice, logger, metrics, httpTimeouts: config.httpTimeouts, ...(benchRoutes ? { benchRoutes } : {}) });
   await app.listen({ host: config.host, port: config.port });
   const metricsServer = await startMetricsServer(registry, config.host, config.metricsPort);
   watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });

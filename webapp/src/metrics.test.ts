@@ -7,8 +7,10 @@ import { Writable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { buildApp } from './app.ts';
-import { certificateDaysLeft, createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
+import { build } from './testing/build-app.ts';
+import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
+import { certificateDaysLeft } from './tls-files.ts';
+
 
 const scratch = mkdtempSync(join(tmpdir(), 'dice-webapp-metrics-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -21,10 +23,10 @@ function certificateValidFor(days: number): string {
 }
 
 describe('web app metrics', () => {
-  it('counts HTTP requests by route pattern and status, and RollDie calls by gRPC code', async () => {
+  it('counts HTTP requests by route pattern and status, and RollDie calls by gRPC code', async (t) => {
     const registry = new Registry();
     const metrics = createWebappMetrics(registry);
-    const app = buildApp({ dice: { roll: async () => ({ value: 4 }), close() {} }, metrics });
+    const app = build(t, { dice: { roll: async () => ({ value: 4 }), close() {} }, metrics });
     await app.inject({ method: 'GET', url: '/api/roll' });
     await app.inject({ method: 'GET', url: '/api/roll' });
     await app.inject({ method: 'GET', url: '/no/such/page' });
@@ -42,7 +44,7 @@ describe('web app metrics', () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
     const soon = certificateValidFor(10);
-    assert.ok([9, 10].includes(certificateDaysLeft(soon)));
+    assert.ok([9, 10].includes(certificateDaysLeft(soon) ?? NaN));
     const registry = new Registry();
     const stop = watchCertificateExpiry({ certFile: soon, registry, logger, warnDays: 30 });
     stop();

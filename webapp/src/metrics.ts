@@ -1,8 +1,7 @@
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { methodPaths } from '@dice/proto';
+import { certificateDaysLeft } from './tls-files.ts';
 
 export interface WebappMetrics {
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void;
@@ -30,12 +29,6 @@ export function createWebappMetrics(registry: Registry): WebappMetrics {
   };
 }
 
-/** Whole days from now until the certificate in this PEM file expires (negative once expired). */
-export function certificateDaysLeft(certFile: string, now = Date.now()): number {
-  const certificate = new X509Certificate(readFileSync(certFile));
-  return Math.floor((Date.parse(certificate.validTo) - now) / 86_400_000);
-}
-
 /**
  * Exposes the client certificate's days left as a gauge (read from the file at each scrape, so a
  * replaced certificate shows at once) and logs a warning when it is under warnDays: now, and every
@@ -48,16 +41,15 @@ export function watchCertificateExpiry(options: { certFile: string; registry: Re
     help: 'Days until the web app client certificate (TLS_CERT_FILE) expires',
     registers: [registry],
     collect() {
-      this.set(certificateDaysLeft(certFile));
+      const daysLeft = certificateDaysLeft(certFile);
+      // Unreadable for a moment while being replaced: the last value stands until the next scrape.
+      if (daysLeft !== undefined) this.set(daysLeft);
     },
   });
   const check = (): void => {
-    try {
-      const daysLeft = certificateDaysLeft(certFile);
-      if (daysLeft < warnDays) logger.warn({ certFile, daysLeft, warnDays }, 'the client certificate expires soon: issue a new one (make rotate-certs or make certs)');
-    } catch (error) {
-      logger.warn({ certFile, err: error }, 'the client certificate cannot be read to check its expiry');
-    }
+    const daysLeft = certificateDaysLeft(certFile);
+    if (daysLeft === undefined) logger.warn({ certFile }, 'the client certificate cannot be read to check its expiry');
+    else if (daysLeft < warnDays) logger.warn({ certFile, daysLeft, warnDays }, 'the client certificate expires soon: issue a new one (make rotate-certs or make certs)');
   };
   check();
   const timer = setInterval(check, 12 * 3_600_000);

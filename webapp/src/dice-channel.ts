@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { ConfigError } from '@dice/common';
 import { diceServiceConfig, loadDiceApi, metadataKeys, statusName, type DiceServiceClient } from '@dice/proto';
 
 /** A rolled die and the server replica that rolled it (from the x-dice-replica response header). */
@@ -32,32 +30,6 @@ export class DiceCallError extends Error {
   }
   get codeName(): string {
     return statusName(this.code);
-  }
-}
-
-export interface TlsFiles {
-  ca: string;
-  cert: string;
-  key: string;
-}
-
-const fileVariables: Record<keyof TlsFiles, string> = { ca: 'TLS_CA_FILE', cert: 'TLS_CERT_FILE', key: 'TLS_KEY_FILE' };
-
-/** Reads the CA, client certificate and key into mTLS channel credentials. */
-export function loadClientCredentials(files: TlsFiles): grpc.ChannelCredentials {
-  const read = (which: keyof TlsFiles): Buffer => {
-    try {
-      return readFileSync(files[which]);
-    } catch (error) {
-      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(`${fileVariables[which]} points to ${files[which]}, which cannot be read (${reason})`);
-    }
-  };
-  try {
-    return grpc.credentials.createSsl(read('ca'), read('key'), read('cert'));
-  } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    throw new ConfigError(`TLS_CA_FILE, TLS_CERT_FILE and TLS_KEY_FILE must be PEM files of a CA, a certificate and its key: ${(error as Error).message}`);
   }
 }
 

@@ -1,8 +1,7 @@
-import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { loadClientCredentials, type DiceChannel, type DiceRoller, type TlsFiles } from './dice-client.ts';
+import type { DiceChannel, DiceRoller } from './dice-channel.ts';
+import { describeCertificate, fingerprintTlsFiles, loadClientCredentials, type TlsFiles } from './tls-files.ts';
 
 export interface ReloadingDiceClientOptions {
   tlsFiles: TlsFiles;
@@ -18,26 +17,6 @@ export interface ReloadingDiceClient extends DiceRoller {
   checkNow(): boolean;
 }
 
-/** The contents of the three files, so any change to any of them is seen (mtime can stay the same). */
-function fingerprintFiles(files: TlsFiles): string | undefined {
-  const hash = createHash('sha256');
-  try {
-    for (const path of [files.ca, files.cert, files.key]) hash.update(readFileSync(path)).update('\0');
-  } catch {
-    return undefined; // a file is being replaced; the next poll reads it again
-  }
-  return hash.digest('hex');
-}
-
-function describeCertificate(certFile: string): { subject: string; sha256: string; validTo: string } | undefined {
-  try {
-    const certificate = new X509Certificate(readFileSync(certFile));
-    return { subject: certificate.subject.replaceAll('\n', ', '), sha256: certificate.fingerprint256, validTo: certificate.validTo };
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The web app's gRPC client, following its certificate files: when the CA, certificate or key
  * change on disk (make rotate-certs, a Kubernetes secret update), new calls go to a new channel
@@ -48,11 +27,11 @@ function describeCertificate(certFile: string): { subject: string; sha256: strin
  */
 export function createReloadingDiceClient({ tlsFiles, connect, logger, pollMs = 1000 }: ReloadingDiceClientOptions): ReloadingDiceClient {
   let current = connect(loadClientCredentials(tlsFiles));
-  let loaded = fingerprintFiles(tlsFiles);
+  let loaded = fingerprintTlsFiles(tlsFiles);
   let refused: string | undefined;
 
   const checkNow = (): boolean => {
-    const seen = fingerprintFiles(tlsFiles);
+    const seen = fingerprintTlsFiles(tlsFiles);
     if (seen === undefined || seen === loaded || seen === refused) return false;
     let credentials: grpc.ChannelCredentials;
     try {

@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi } from '@dice/proto';
 import { pino } from 'pino';
-import { createReloadingDiceClient } from './certificate-reload.ts';
-import { createDiceClient } from './dice-client.ts';
+import { createReloadingDiceClient } from './reloading-dice-client.ts';
+import { createDiceClient } from './dice-channel.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dice-reload-'));
 const openssl = (...args: string[]): void => {

@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { ConfigError } from '@dice/common';
 import { loadDiceApi } from '@dice/proto';
-import { createDiceClient, DiceCallError, loadClientCredentials } from './dice-client.ts';
+import { createDiceClient, DiceCallError } from './dice-channel.ts';
 
 /** A plaintext DiceService that records the peer (client address:port) of every call. */
 async function startRecordingServer(answer: (callback: grpc.sendUnaryData<{ value: number }>) => void) {
@@ -108,16 +104,5 @@ describe('dice client', () => {
       dice.close();
       liar.stop();
     }
-  });
-});
-
-describe('loadClientCredentials', () => {
-  it('names the variable whose file cannot be read', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dice-creds-'));
-    writeFileSync(join(dir, 'ca.pem'), 'not a certificate');
-    assert.throws(
-      () => loadClientCredentials({ ca: join(dir, 'ca.pem'), cert: join(dir, 'missing.pem'), key: join(dir, 'key.pem') }),
-      (error: unknown) => error instanceof ConfigError && error.message.startsWith('TLS_KEY_FILE points to') && error.message.includes('ENOENT'),
-    );
   });
 });
