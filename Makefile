@@ -12,7 +12,7 @@ NODE = PATH="$(NODE_BIN):$$PATH"
 # A python3 with grpcio for the e2e suite's Python clients, checked the same way.
 PYTHON_GRPC = $(or $(shell scripts/ensure-python-grpc.sh),$(error Python 3 with grpcio is needed for the e2e suite and could not be set up; see the line above))
 COMPOSE := docker compose
-UNIT_TESTS := 'scripts/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
+UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
 help: ## List the targets
@@ -77,6 +77,10 @@ scale: env certs ## Run REPLICAS server replicas behind nginx (default 3): make 
 	$(COMPOSE) up --detach --build --wait --scale server=$(or $(REPLICAS),3)
 	@echo; echo "$(or $(REPLICAS),3) server replicas behind nginx; each answer names its replica (x-dice-replica)"
 
+.PHONY: edge-config
+edge-config: ## Print the configuration the running nginx uses (nginx -T), EDGE_* settings rendered in
+	@$(COMPOSE) exec -T nginx nginx -T 2>/dev/null || { echo "error: nginx is not running here: make up first" >&2; exit 1; }
+
 .PHONY: down
 down: ## Stop and remove the stack
 	$(COMPOSE) down --remove-orphans
@@ -113,7 +117,7 @@ compile: install ## Compile the workspaces to dist/
 
 .PHONY: typecheck
 typecheck: compile ## Type-check everything, tests included
-	@for pkg in scripts deploy common proto server webapp e2e bench; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
+	@for pkg in scripts nginx deploy common proto server webapp e2e bench; do $(NODE) npx tsc -p $$pkg/tsconfig.json || exit 1; done
 
 .PHONY: unit
 unit: compile ## Unit tests (Node's test runner)

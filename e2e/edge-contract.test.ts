@@ -229,6 +229,19 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     for (const entry of edgeAnswers) assert.equal(entry['upstream_addr'], '', 'nothing was forwarded to the server');
   });
 
+  it('runs with the settings the EDGE_* variables asked for, as make edge-config shows them (nginx -T)', async () => {
+    const config = await repo('make', ['--no-print-directory', 'edge-config'], { ...stackEnv, COMPOSE_PROJECT_NAME: stack.projectName, WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:' });
+    assert.match(config, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=20r\/s;$/m);
+    assert.match(config, /^limit_req zone=per_client_certificate burst=100 nodelay;$/m);
+    assert.match(config, /^client_max_body_size 16k;$/m);
+    assert.match(config, /^grpc_read_timeout 2s;$/m);
+    assert.match(config, /^grpc_send_timeout 2s;$/m);
+    assert.match(config, /^keepalive_requests 100000;$/m);
+    assert.match(config, /^server server:50051 resolve;$/m);
+    assert.match(config, /^resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m, "Docker's DNS, read from the container's resolv.conf");
+    assert.match(config, /^ssl_verify_client on;$/m);
+  });
+
   it('resumes TLS sessions (1.2 and 1.3) from the session cache', async () => {
     const port = Number(stack.edgeAddress.split(':')[1]);
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {

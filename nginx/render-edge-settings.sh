@@ -1,7 +1,8 @@
 #!/bin/sh
-# Entrypoint: turns the EDGE_* environment into nginx directives, then runs the command. Three files
-# next to each other: edge-settings.conf (http level), main-settings.conf (top level) and
-# upstream-settings.conf (inside the upstream block), all included by the shipped configuration.
+# Entrypoint: turns the EDGE_* environment into nginx directives, then runs the command. One file
+# per concern in /tmp/nginx (main-settings, upstream-settings, resolver, client-connections, limits,
+# timeouts), each included by name by the shipped configuration; edge-settings.conf repeats the
+# http-level ones together for reading.
 # A bad value stops the container with one line naming the variable.
 # When the command is nginx, it also watches the certificate files and reloads nginx when they change
 # (watch-certificates.sh), so a rotated Secret or `make rotate-certs` needs no restart and no reload.
@@ -37,12 +38,14 @@ echo "$upstream" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]
 echo "$resolver" | grep -Eq '^[][0-9A-Fa-f.:]+( [][0-9A-Fa-f.:]+)*$' || fail "EDGE_RESOLVER must be DNS server addresses separated by spaces, like 10.96.0.10 (got '$resolver')"
 echo "$cert_check" | grep -Eq '^[0-9]+$' || fail "EDGE_CERT_CHECK_INTERVAL must be a whole number of seconds, 0 to stop watching the certificate files (got '$cert_check')"
 
+# One rendered file per concern, each included by name from the shipped configuration.
 out=${EDGE_SETTINGS_FILE:-/tmp/nginx/edge-settings.conf}
 dir=$(dirname "$out")
 mkdir -p "$dir"
-header="# Rendered by render-edge-settings.sh at container start; change the EDGE_* variables instead."
+header="# Rendered by render-edge-settings.sh at container start from the EDGE_* variables; change those instead."
 {
   echo "$header"
+  # nginx's default is 1; one per core the container may use (auto) unless EDGE_WORKER_PROCESSES says.
   echo "worker_processes $workers;"
   # info shows why nginx ended each failed upstream exchange (make soak uses it); warn is quiet.
   echo "error_log stderr $error_log_level;"
@@ -51,26 +54,49 @@ header="# Rendered by render-edge-settings.sh at container start; change the EDG
   echo "$header"
   # The server, re-resolved at run time: a restarted replica or a rescheduled pod is found by name.
   echo "server $upstream resolve;"
-  # Calls per connection, towards clients (server block) and towards the server (upstream block):
-  # long-lived gRPC channels would otherwise get a GOAWAY and a reconnect every 1000 calls.
+  # nginx's default is 1000 calls per upstream connection; long-lived ones save a connect per 1000 calls.
   echo "keepalive_requests $keepalive_requests;"
+  # Idle connections to the server kept per worker (EDGE_UPSTREAM_KEEPALIVE; nginx keeps none by default).
   [ "$upstream_keepalive" = 0 ] || echo "keepalive $upstream_keepalive;"
 } >"$dir/upstream-settings.conf"
 {
   echo "$header"
-  # From the container's resolv.conf (or EDGE_RESOLVER); nginx does not read resolv.conf itself.
+  # From the container's resolv.conf (or EDGE_RESOLVER): nginx does not read resolv.conf itself.
+  # valid=5s instead of the answer's TTL, so scaled or replaced servers are found within 5 s.
   echo "resolver $resolver valid=5s ipv6=off;"
+} >"$dir/resolver.conf"
+{
+  echo "$header"
+  # Calls per client connection: nginx's default of 1000 would send long-lived gRPC channels a
+  # GOAWAY (and a reconnect with a full handshake) every 1000 calls.
   echo "keepalive_requests $keepalive_requests;"
+} >"$dir/client-connections.conf"
+{
+  echo "$header"
   if [ "$rate" != off ]; then
+    # Per client certificate (its SHA-1), not per IP: many clients share an address behind NAT.
     echo "limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=$rate;"
     echo "limit_req zone=per_client_certificate burst=$burst nodelay;"
+  else
+    echo "# EDGE_RATE_LIMIT=off: no rate limit."
   fi
+  # nginx answers 503 by default; 429 is turned into RESOURCE_EXHAUSTED by snippets/grpc-errors.conf.
+  echo "limit_req_status 429;"
+  # A refused call is a warning, not an error (nginx's default level).
+  echo "limit_req_log_level warn;"
+  # The whole request body; nginx's default is 1m. 413 becomes RESOURCE_EXHAUSTED.
   echo "client_max_body_size $size;"
+  echo "map \$host \$edge_max_request_size { default \"$size\"; }"
+} >"$dir/limits.conf"
+{
+  echo "$header"
+  # How long the server may stay silent on a call (nginx's default is 60 s); past it the edge answers.
   echo "grpc_read_timeout $timeout;"
   echo "grpc_send_timeout $timeout;"
-  echo "map \$host \$edge_max_request_size { default \"$size\"; }"
   echo "map \$host \$edge_upstream_timeout { default \"$timeout\"; }"
-} >"$out"
+} >"$dir/timeouts.conf"
+# The files above, in the order nginx.conf includes them: for `make edge-config` and the tests.
+cat "$dir/client-connections.conf" "$dir/resolver.conf" "$dir/limits.conf" "$dir/timeouts.conf" >"$out"
 
 if [ "${1:-}" != nginx ] || [ "$cert_check" = 0 ]; then exec "$@"; fi
 

@@ -1,11 +1,13 @@
 // nginx/render-edge-settings.sh, the nginx image's entrypoint, run on the host with sh.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { repoRoot } from './stack.ts';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-settings-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -28,7 +30,11 @@ describe('render-edge-settings.sh', () => {
     assert.match(conf, /^client_max_body_size 64k;$/m);
     assert.match(conf, /^grpc_read_timeout 30s;$/m);
     assert.match(conf, /^keepalive_requests 100000;$/m);
+    assert.match(conf, /^limit_req_status 429;$/m);
+    assert.match(result.sibling('limits.conf'), /^client_max_body_size 64k;$/m);
+    assert.match(result.sibling('timeouts.conf'), /^grpc_read_timeout 30s;$/m);
     assert.match(result.sibling('main-settings.conf'), /^worker_processes auto;$/m);
+    assert.match(result.sibling('upstream-settings.conf'), /^server server:50051 resolve;$/m);
     assert.match(result.sibling('main-settings.conf'), /^error_log stderr warn;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive 32;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 100000;$/m);
@@ -46,12 +52,25 @@ describe('render-edge-settings.sh', () => {
 
   it('takes the EDGE_* values, and EDGE_RATE_LIMIT=off drops the limit', () => {
     const conf = render({ EDGE_RATE_LIMIT: 'off', EDGE_MAX_REQUEST_SIZE: '4m', EDGE_UPSTREAM_TIMEOUT: '500ms' }).conf();
-    assert.doesNotMatch(conf, /limit_req/);
+    assert.doesNotMatch(conf, /limit_req_zone|limit_req zone/);
     assert.match(conf, /^client_max_body_size 4m;$/m);
     assert.match(conf, /^grpc_send_timeout 500ms;$/m);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose']] as const) {
+  it('takes the resolver from resolv.conf (Docker or a pod alike), or from EDGE_RESOLVER, and the upstream from EDGE_UPSTREAM', () => {
+    const resolvConf = join(scratch, 'resolv.conf');
+    writeFileSync(resolvConf, 'search dice.svc.cluster.local svc.cluster.local\nnameserver 10.96.0.10\nnameserver fd00::10\noptions ndots:5\n');
+    const result = render({ EDGE_RESOLV_CONF: resolvConf, EDGE_UPSTREAM: 'dice-server.dice.svc.cluster.local:50051' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.sibling('resolver.conf'), /^resolver 10\.96\.0\.10 \[fd00::10\] valid=5s ipv6=off;$/m);
+    assert.match(result.sibling('upstream-settings.conf'), /^server dice-server\.dice\.svc\.cluster\.local:50051 resolve;$/m);
+    assert.match(render({ EDGE_RESOLV_CONF: resolvConf, EDGE_RESOLVER: '127.0.0.11' }).sibling('resolver.conf'), /^resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m);
+    const none = render({ EDGE_RESOLV_CONF: join(scratch, 'missing.conf') });
+    assert.equal(none.status, 64);
+    assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
+  });
+
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);
