@@ -7,7 +7,6 @@ import { Registry } from 'prom-client';
 import type { AccessPolicy } from './access-policy.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
-import { announceGoaway } from './graceful-goaway.ts';
 import { createCallerAuthInterceptor } from './interceptors/caller-auth.ts';
 import { createReplicaInterceptor } from './interceptors/replica.ts';
 import { createRpcLogInterceptor } from './interceptors/rpc-log.ts';
@@ -80,16 +79,12 @@ export function createServer({ logger, roll, accessPolicy, replica = hostname(),
     async shutdown(graceMs, drainDelayMs = 0) {
       setServing(false);
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
-      const startedAt = Date.now();
-      // No new connections, and no new streams on the open ones, before any stream is refused.
-      if (!(await announceGoaway(server, Math.min(1000, graceMs)))) logger.warn("grpc-js internals not found: draining without the graceful GOAWAY (calls racing it get UNAVAILABLE)");
-      const remainingMs = Math.max(0, graceMs - (Date.now() - startedAt));
       return new Promise((resolve) => {
         const force = setTimeout(() => {
           logger.warn({ graceMs }, 'grace period over: cancelling calls still running');
           server.forceShutdown();
           resolve();
-        }, remainingMs);
+        }, graceMs);
         server.tryShutdown(() => {
           clearTimeout(force);
           resolve();
