@@ -1,3 +1,6 @@
+// The one driver for the real stack, used by the e2e suite, make soak and make bench: Testcontainers'
+// compose environment over docker-compose.yml (plus any override files), under a project name of its
+// own, with addresses from its getters and one teardown.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment, type StartedTestContainer } from 'testcontainers';
@@ -6,15 +9,27 @@ import { dockerWithEnv } from './docker.ts';
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
 
+export type Service = 'server' | 'nginx' | 'webapp';
+
 export interface Stack {
   /** The compose project name, for `docker compose` and make targets (COMPOSE_PROJECT_NAME). */
   projectName: string;
   webappUrl: string;
   /** host:port of nginx's published gRPC port. */
   edgeAddress: string;
-  container(service: 'server' | 'nginx' | 'webapp'): StartedTestContainer;
+  /** The first container of a service (server-1 when there are several replicas). */
+  container(service: Service): StartedTestContainer;
+  /** Every container of a service, by id. */
+  containers(service: Service): Promise<string[]>;
+  /** host:port where a container port of the first container of a service is published. */
+  address(service: Service, port: number): string;
   /** Runs `docker compose` for this project with the variables the stack was started with. */
   compose(...args: string[]): Promise<string>;
+  /**
+   * Brings the running stack to other compose variables (containers whose settings changed are
+   * recreated) and resolves with the stack as it now is: published ports may have changed.
+   */
+  update(env: Record<string, string>): Promise<Stack>;
   down(): Promise<void>;
 }
 
@@ -23,44 +38,49 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Compose files laid over docker-compose.yml (paths relative to the repository). */
   overrides?: string[];
+  /** The compose project name; a fresh dice-e2e-<random> by default. */
+  projectName?: string;
 }
 
 /**
- * Builds the images fresh and starts docker-compose.yml under its own project name, with the
- * published ports on random loopback ports so a running `make up` stack does not collide. Waits
- * on the compose healthchecks. down() removes containers and networks; the images keep their
- * names ($REGISTRY/service:$TAG, as `make images` builds them) for the next build to reuse. Call
- * down() in an after() hook (Ryuk is not there to clean up).
+ * Builds the images and starts docker-compose.yml under its own project name, with the published
+ * ports on random loopback ports so a running `make up` stack does not collide. Waits on the compose
+ * healthchecks. down() removes containers and networks; the images keep their names
+ * ($REGISTRY/service:$TAG, as `make images` builds them) for the next build to reuse. A failed
+ * start takes the stack down before it throws; otherwise call down() in an after() hook (Ryuk is not
+ * there to clean up).
  */
-export async function startStack({ env = {}, overrides = [] }: StackOptions = {}): Promise<Stack> {
-  const projectName = `dice-e2e-${randomBytes(4).toString('hex')}`;
-  const composeEnv = { WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env };
+export async function startStack({ env = {}, overrides = [], projectName = `dice-e2e-${randomBytes(4).toString('hex')}` }: StackOptions = {}): Promise<Stack> {
   const files = ['docker-compose.yml', ...overrides];
   const project = ['--project-directory', repoRoot, '--project-name', projectName, ...files.flatMap((file) => ['--file', `${repoRoot}${file}`])];
-  const down = async (): Promise<void> => {
-    await dockerWithEnv(composeEnv, 'compose', ...project, 'down', '--volumes', '--remove-orphans', '--timeout', '5');
-  };
-  let environment: StartedDockerComposeEnvironment;
-  try {
-    environment = await new DockerComposeEnvironment(repoRoot, files)
-      .withProjectName(projectName)
-      .withBuild()
-      .withEnvironment(composeEnv)
-      .withDefaultWaitStrategy(Wait.forHealthCheck())
-      .withStartupTimeout(180_000)
-      .up();
-  } catch (error) {
-    await down().catch(() => {});
-    throw error;
-  }
-  const container = (service: string): StartedTestContainer => environment.getContainer(`${service}-1`);
-  return {
-    projectName,
-    webappUrl: `http://127.0.0.1:${container('webapp').getMappedPort(8000)}`,
-    edgeAddress: `127.0.0.1:${container('nginx').getMappedPort(9443)}`,
-    container,
-    compose: (...args) => dockerWithEnv(composeEnv, 'compose', ...project, ...args),
-    down,
-  };
-}
 
+  const up = async (composeEnv: Record<string, string>, build: boolean): Promise<Stack> => {
+    const down = async (): Promise<void> => {
+      await dockerWithEnv(composeEnv, 'compose', ...project, 'down', '--volumes', '--remove-orphans', '--timeout', '5');
+    };
+    let environment: StartedDockerComposeEnvironment;
+    try {
+      let compose = new DockerComposeEnvironment(repoRoot, files).withProjectName(projectName).withEnvironment(composeEnv).withDefaultWaitStrategy(Wait.forHealthCheck()).withStartupTimeout(180_000);
+      if (build) compose = compose.withBuild();
+      environment = await compose.up();
+    } catch (error) {
+      await down().catch(() => {});
+      throw error;
+    }
+    const container = (service: Service): StartedTestContainer => environment.getContainer(`${service}-1`);
+    const address = (service: Service, port: number): string => `${container(service).getHost()}:${container(service).getMappedPort(port)}`;
+    const compose = (...args: string[]): Promise<string> => dockerWithEnv(composeEnv, 'compose', ...project, ...args);
+    return {
+      projectName,
+      webappUrl: `http://${address('webapp', 8000)}`,
+      edgeAddress: address('nginx', 9443),
+      container,
+      containers: async (service) => (await compose('ps', '--quiet', service)).trim().split('\n').filter(Boolean),
+      address,
+      compose,
+      update: (changes) => up({ ...composeEnv, ...changes }, false),
+      down,
+    };
+  };
+  return up({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env }, true);
+}

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { repoRoot, startStack, type Service, type Stack } from '../../e2e/stack.ts';
 
 const run = promisify(execFile);
-export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+export { repoRoot, type Service };
 
 /** The knobs the scenarios turn; everything else is the shipped docker-compose.yml. */
 export interface StackSettings {
@@ -21,71 +21,63 @@ export interface StackSettings {
   serverNodeOptions?: string | undefined;
 }
 
-export const edgePort = 19443;
-export const webappPort = 18000;
-
-export type Service = 'server' | 'nginx' | 'webapp';
-
 /**
- * The stack under test: docker-compose.yml plus bench/compose.bench.yml (the server's h2c port on
- * loopback, for the direct scenario) under its own project name and ports, with the web app's
- * bench routes on and the per-certificate rate limit off (the bench measures capacity).
+ * The stack under test, on the driver the e2e suite uses (e2e/stack.ts): docker-compose.yml plus
+ * bench/compose.bench.yml (the server's h2c port on loopback for the direct scenario, replicas
+ * from SERVER_REPLICAS) as project dice-bench, with the web app's bench routes on and the
+ * per-certificate rate limit off (the bench measures capacity). Addresses come from the driver
+ * and are read again after each change of settings, since recreated containers get new ports.
  */
 export class BenchStack {
-  readonly project = 'dice-bench';
+  private stack: Stack | undefined;
   private settings: StackSettings | undefined;
 
   private env(settings: StackSettings): Record<string, string> {
     return {
-      NGINX_PUBLISH: `127.0.0.1:${edgePort}`,
-      WEBAPP_PUBLISH: `127.0.0.1:${webappPort}`,
       BENCH_ROUTES: 'on',
       EDGE_RATE_LIMIT: 'off',
+      SERVER_REPLICAS: String(settings.replicas),
       EDGE_WORKER_PROCESSES: settings.workers,
       EDGE_UPSTREAM_KEEPALIVE: String(settings.upstreamKeepalive),
       EDGE_KEEPALIVE_REQUESTS: String(settings.keepaliveRequests),
       CERTS_DIR: settings.certsDir,
       SERVER_LOG_LEVEL: settings.serverLogLevel,
-      ...(settings.serverNodeOptions === undefined ? {} : { SERVER_NODE_OPTIONS: settings.serverNodeOptions }),
+      SERVER_NODE_OPTIONS: settings.serverNodeOptions ?? '--max-semi-space-size=4',
     };
   }
 
-  async compose(settings: StackSettings, ...args: string[]): Promise<string> {
-    const { stdout } = await run('docker', ['compose', '--project-directory', repoRoot, '-f', `${repoRoot}docker-compose.yml`, '-f', `${repoRoot}bench/compose.bench.yml`, '-p', this.project, ...args], {
-      env: { ...process.env, ...this.env(settings) },
-      maxBuffer: 256 * 1024 * 1024,
-    });
-    return stdout;
+  private get running(): Stack {
+    if (!this.stack) throw new Error('the bench stack is not up');
+    return this.stack;
   }
 
-  /** Brings the stack to these settings; containers whose settings changed are recreated. */
+  /** Builds and starts the stack, or brings it to these settings (containers whose settings changed are recreated). */
   async configure(settings: StackSettings): Promise<void> {
     if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
-    await this.compose(settings, 'up', '--detach', '--wait', '--scale', `server=${settings.replicas}`);
+    this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides: ['bench/compose.bench.yml'], projectName: 'dice-bench' });
     this.settings = settings;
   }
 
-  async build(settings: StackSettings): Promise<void> {
-    await this.compose(settings, 'build');
-  }
-
   async down(): Promise<void> {
-    if (!this.settings) return;
-    await this.compose(this.settings, 'down', '--remove-orphans', '--timeout', '5');
+    await this.stack?.down();
   }
 
-  async containers(service: Service): Promise<string[]> {
-    if (!this.settings) throw new Error('the bench stack is not up');
-    return (await this.compose(this.settings, 'ps', '--quiet', service)).trim().split('\n').filter(Boolean);
+  containers(service: Service): Promise<string[]> {
+    return this.running.containers(service);
+  }
+
+  /** host:port of nginx's gRPC port. */
+  edgeAddress(): string {
+    return this.running.edgeAddress;
+  }
+
+  webappUrl(): string {
+    return this.running.webappUrl;
   }
 
   /** host:port of the first server replica's h2c port, published on loopback for the direct scenario. */
-  async directServerAddress(): Promise<string> {
-    const [server] = await this.containers('server');
-    const { stdout } = await run('docker', ['port', server as string, '50051/tcp']);
-    const address = stdout.trim().split('\n').find((line) => line.startsWith('127.0.0.1:'));
-    if (!address) throw new Error(`the server's port 50051 is not published on loopback: ${stdout}`);
-    return address;
+  directServerAddress(): string {
+    return this.running.address('server', 50051);
   }
 
   /** Log lines of a service since an ISO time. */

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { metadataKeys } from '@dice/proto';
 import autocannon from 'autocannon';
-import { BenchStack, containerCpuSeconds, containerRssMb, edgePort, repoRoot, webappPort, type Service, type StackSettings } from './bench-stack.ts';
+import { BenchStack, containerCpuSeconds, containerRssMb, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
 import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
 import { medianRound, renderMarkdown, type Target, type VariantResult } from './report.ts';
 
@@ -46,7 +46,6 @@ function edgeIdentityMetadata(dir: string): Record<string, string> {
 }
 
 const shipped: StackSettings = { replicas: 1, workers: 'auto', upstreamKeepalive: 32, keepaliveRequests: 100_000, certsDir: ecdsa, serverLogLevel: 'info' };
-const edge = `127.0.0.1:${edgePort}`;
 const stack = new BenchStack();
 
 interface RoundOutcome {
@@ -73,7 +72,7 @@ function grpcLoad(options: Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'> | ((
 function httpLoad(path: string, connections: number, overallRate?: number): Load {
   return async (durationSeconds) => {
     const cpuBefore = process.cpuUsage();
-    const result = await autocannon({ url: `http://127.0.0.1:${webappPort}${path}`, connections, duration: durationSeconds, ...(overallRate ? { overallRate } : {}) });
+    const result = await autocannon({ url: `${stack.webappUrl()}${path}`, connections, duration: durationSeconds, ...(overallRate ? { overallRate } : {}) });
     const cpu = process.cpuUsage(cpuBefore);
     const errors: Record<string, number> = {};
     if (result.non2xx) errors['non-2xx'] = result.non2xx;
@@ -143,20 +142,20 @@ const questions: Record<string, string> = {
 };
 
 try {
-  await stack.build(shipped);
   await stack.configure(shipped);
-  const direct = await stack.directServerAddress();
-  const viaEdge = { target: edge, tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 };
+  // Addresses are read when each load starts: a change of settings can move the published ports.
+  const viaEdge = () => ({ target: stack.edgeAddress(), tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 });
+  const throughEdge = (extra: Partial<Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'>> = {}) => grpcLoad(async () => ({ ...viaEdge(), ...extra }));
 
   const s1 = '1. The nginx mTLS hop';
-  const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad({ target: direct, mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) }));
-  const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, grpcLoad(viaEdge));
+  const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
+  const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, throughEdge());
 
   const s2 = '2. Connection reuse to the backend';
-  await measure(s2, 'upstream keepalive 32 (shipped)', shipped, grpcLoad(viaEdge));
-  await measure(s2, 'upstream keepalive off', { ...shipped, upstreamKeepalive: 0 }, grpcLoad(viaEdge));
-  await measure(s2, 'keepalive_requests 1000 (nginx default)', { ...shipped, keepaliveRequests: 1000 }, grpcLoad(viaEdge), { countConnections: true });
-  await measure(s2, 'keepalive_requests 100000 (shipped)', shipped, grpcLoad(viaEdge), { countConnections: true });
+  await measure(s2, 'upstream keepalive 32 (shipped)', shipped, throughEdge());
+  await measure(s2, 'upstream keepalive off', { ...shipped, upstreamKeepalive: 0 }, throughEdge());
+  await measure(s2, 'keepalive_requests 1000 (nginx default)', { ...shipped, keepaliveRequests: 1000 }, throughEdge(), { countConnections: true });
+  await measure(s2, 'keepalive_requests 100000 (shipped)', shipped, throughEdge(), { countConnections: true });
 
   const s3 = "3. The web app's shared channel";
   const sharedChannel = await measure(s3, '/api/roll, shared channel', shipped, httpLoad('/api/roll', 16));
@@ -166,15 +165,15 @@ try {
   const s4 = '4. New mTLS clients per second';
   for (const [name, dir] of [['ECDSA P-256', ecdsa], ['RSA-2048', rsa]] as const) {
     for (const resume of [false, true]) {
-      await measure(s4, `${name}, resumption ${resume ? 'on' : 'off'}`, { ...shipped, certsDir: dir }, grpcLoad({ target: edge, tls: tlsFor(dir), mode: 'connection-per-call', concurrency: 16, connections: 1, resume }));
+      await measure(s4, `${name}, resumption ${resume ? 'on' : 'off'}`, { ...shipped, certsDir: dir }, throughEdge({ tls: tlsFor(dir), mode: 'connection-per-call', concurrency: 16, connections: 1, resume }));
     }
   }
-  await measure(s4, 'ECDSA P-256, grpc-js new channel per call', shipped, grpcLoad({ target: edge, tls: tlsFor(ecdsa), mode: 'channel-per-call', concurrency: 16, connections: 1 }));
+  await measure(s4, 'ECDSA P-256, grpc-js new channel per call', shipped, throughEdge({ mode: 'channel-per-call', concurrency: 16, connections: 1 }));
 
   const s5 = '5. Replicas and nginx workers on 2 cores';
   for (const replicas of [1, 2]) {
     for (const workers of ['1', 'auto']) {
-      await measure(s5, `${replicas} replica${replicas > 1 ? 's' : ''}, nginx workers ${workers}`, { ...shipped, replicas, workers }, grpcLoad({ ...viaEdge, concurrency: 64 }));
+      await measure(s5, `${replicas} replica${replicas > 1 ? 's' : ''}, nginx workers ${workers}`, { ...shipped, replicas, workers }, throughEdge({ concurrency: 64 }));
     }
   }
 
@@ -182,15 +181,15 @@ try {
   await measure(s6, 'GET /api/roll at 200/s', shipped, httpLoad('/api/roll', 8, 200));
 
   const s7 = '7. The per-RPC log line';
-  await measure(s7, 'server LOG_LEVEL=info (shipped)', shipped, grpcLoad(viaEdge));
-  await measure(s7, 'server LOG_LEVEL=warn', { ...shipped, serverLogLevel: 'warn' }, grpcLoad(viaEdge));
+  await measure(s7, 'server LOG_LEVEL=info (shipped)', shipped, throughEdge());
+  await measure(s7, 'server LOG_LEVEL=warn', { ...shipped, serverLogLevel: 'warn' }, throughEdge());
 
   const s8 = '8. 10,000 calls on one channel';
-  const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, grpcLoad({ ...viaEdge, connections: 1, threads: 1, totalCalls: 10_000 }));
+  const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, throughEdge({ connections: 1, threads: 1, totalCalls: 10_000 }));
 
   const s9 = '9. Server memory';
-  await measure(s9, 'NODE_OPTIONS=--max-semi-space-size=4 (shipped)', shipped, grpcLoad(viaEdge));
-  await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, grpcLoad(viaEdge));
+  await measure(s9, 'NODE_OPTIONS=--max-semi-space-size=4 (shipped)', shipped, throughEdge());
+  await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, throughEdge());
 
   const targets: Target[] = [
     { name: 'through nginx mTLS vs direct h2c (throughput)', value: Math.round((edgeResult.rate / directResult.rate) * 100) / 100, goal: 0.6, atLeast: true, unit: '×' },
