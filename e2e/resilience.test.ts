@@ -27,9 +27,24 @@ async function edgeEntries(stack: Stack, commonName: string): Promise<{ connecti
     .map((line) => JSON.parse(line) as { connection: number; connection_requests: number; grpc_status: string });
 }
 
-function assertNoFailures(report: LoadReport, minimumCalls: number): void {
+/** Every call succeeded; if not, the message carries the evidence (each failure has its x-request-id). */
+function assertNoFailures(report: LoadReport, minimumCalls: number, evidence = ''): void {
   assert.ok(report.total >= minimumCalls, `only ${report.total} calls were made; the load did not run as planned`);
-  assert.deepEqual(Object.keys(report.byCode), ['OK'], `calls ended with ${JSON.stringify(report.byCode)}; first failures: ${report.failures.join(' | ')}`);
+  assert.deepEqual(Object.keys(report.byCode), ['OK'], `calls ended with ${JSON.stringify(report.byCode)}; first failures: ${report.failures.join(' | ')}${evidence}`);
+}
+
+/**
+ * What the edge and a server said around a failed call, for the assertion message: the failed calls'
+ * access-log lines (by request id), nginx's error-log lines, and the replica's shutdown lines.
+ */
+async function failureEvidence(stack: Stack, report: LoadReport, replica?: string): Promise<string> {
+  if (Object.keys(report.byCode).every((code) => code === 'OK')) return '';
+  const ids = report.failures.map((failure) => /\[x-request-id (\S+)\]/.exec(failure)?.[1]).filter((id): id is string => id !== undefined);
+  const nginx = await containerLogs(stack.container('nginx').getId());
+  const accessLines = nginx.split('\n').filter((line) => ids.some((id) => line.includes(`"request_id":"${id}"`)));
+  const errorLines = nginx.split('\n').filter((line) => /\[(warn|error|crit)\]/.test(line)).slice(-20);
+  const replicaLines = replica ? (await containerLogs(replica)).split('\n').filter((line) => /shutting down|grace period|stopped|listening/.test(line)) : [];
+  return `\nnginx access log of the failed calls:\n${accessLines.join('\n')}\nnginx error log (last 20):\n${errorLines.join('\n')}\nrestarted replica:\n${replicaLines.join('\n')}`;
 }
 
 describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
@@ -83,7 +98,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
       await waitFor('the restarted replica to be healthy', 60_000, async () => ((await inspect(restarted, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
       await sleep(1500);
     });
-    assertNoFailures(report, callsPerSecond * 3);
+    assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report, restarted));
 
     const log = await containerLogs(restarted);
     assert.match(log, /health NOT_SERVING, draining calls/);
@@ -107,7 +122,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
       }
       await sleep(1500);
     });
-    assertNoFailures(report, callsPerSecond * 5);
+    assertNoFailures(report, callsPerSecond * 5, await failureEvidence(stack, report));
     // Each reload closes the client's connection gracefully (GOAWAY); the client reconnected.
     const connections = new Set((await edgeEntries(stack, 'load')).map((entry) => entry.connection).filter((id) => !connectionsBefore.has(id)));
     assert.ok(connections.size >= 3, `the load came over ${connections.size} connections: nginx did not reload`);
@@ -154,7 +169,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
     });
     assert.notEqual(newServer.sha256, serverBefore);
     assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer.sha256, 'nginx serves the new server certificate');
-    assertNoFailures(report, callsPerSecond * 3);
+    assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report));
     assert.ok(webappCalls > 20, `only ${webappCalls} web app calls were made`);
     assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
     const webappLog = await containerLogs(stack.container('webapp').getId());
