@@ -68,12 +68,34 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
   }
   const calls: Record<string, number> = {};
   const lines: Record<string, string> = {};
+  const failedConnections = new Set<number>();
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line) as { http_status: number; grpc_status: string; request_id: string };
-    if (failedIds.has(entry.request_id)) lines[entry.request_id] = `${lines[entry.request_id] ?? ''}\n       ${line}`;
+    if (failedIds.has(entry.request_id)) {
+      lines[entry.request_id] = `${lines[entry.request_id] ?? ''}\n       ${line}`;
+      failedConnections.add((entry as unknown as { connection: number }).connection);
+    }
     const key = `http ${entry.http_status} grpc ${entry.grpc_status === '' ? '(none)' : entry.grpc_status}`;
     calls[key] = (calls[key] ?? 0) + 1;
+  }
+  // nginx's error-log lines about the client connections the failed calls came over (any level).
+  for (const connection of [...failedConnections].slice(0, 3)) {
+    const about = stderr.split('\n').filter((line) => line.includes(` *${connection} `));
+    if (about.length) lines[`nginx connection *${connection}`] = `\n       ${about.slice(-15).join('\n       ')}`;
+  }
+  // The server's own log line for each failed call (requestId, durationMs, peer): did it see the call, and when?
+  if (failedIds.size > 0) {
+    // --all: the replaced replicas of a rolling replacement too (stopped, removed after this).
+    const servers = (await stack.compose('ps', '--all', '--quiet', 'server')).trim().split('\n').filter(Boolean);
+    for (const id of servers) {
+      const { stdout: serverLog } = await execFileAsync('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 }).catch(() => ({ stdout: '' }));
+      for (const line of serverLog.split('\n')) {
+        const requestId = /"requestId":"([^"]+)"/.exec(line)?.[1];
+        if (requestId && failedIds.has(requestId)) lines[requestId] = `${lines[requestId] ?? ''}\n       server ${id.slice(0, 12)}: ${line}`;
+        else if (/shutting down|grace period|stopped|listening/.test(line)) lines[`server ${id.slice(0, 12)}`] = `${lines[`server ${id.slice(0, 12)}`] ?? ''}\n       ${line}`;
+      }
+    }
   }
   return { errors, calls, lines };
 }
@@ -92,7 +114,7 @@ async function scenario(stack: Stack, name: string, rate: number, load: Omit<Ste
   console.log(`${failed === 0 ? 'ok  ' : failuresExpected ? 'seen' : 'FAIL'} ${name} at ${rate} calls/s: client ${JSON.stringify(result.report.byCode)}${failed ? `; first: ${result.report.failures.slice(0, 3).join(' | ')}` : ''}`);
   console.log(`     edge calls: ${JSON.stringify(result.edge.calls)}`);
   for (const [line, times] of Object.entries(result.edge.errors).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`     edge log ${times}x ${line}`);
-  for (const [id, lines] of Object.entries(result.edge.lines)) console.log(`     access log of failed call ${id}:${lines}`);
+  for (const [id, lines] of Object.entries(result.edge.lines)) console.log(`     ${id.startsWith('server ') || id.startsWith('nginx ') ? id : `logs of failed call ${id}`}:${lines}`);
   return result;
 }
 
@@ -133,8 +155,8 @@ async function rollingReplacement(stack: Stack): Promise<void> {
     await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', `server=${old.length + 1}`, 'server');
     // The new replica is healthy (compose --wait); nginx finds it on its next re-resolution.
     await sleep(6000);
+    // Stopped, not removed yet: its log is part of the scenario's evidence (removed after the scenario).
     await docker('stop', '--time', '15', id);
-    await docker('rm', id);
     if (index < old.length - 1) await sleep(1000);
   }
   const now = await serverReplicas(stack);
@@ -174,7 +196,11 @@ async function main(): Promise<void> {
     const load = { address: started.edgeAddress, identity };
     for (const rate of rates) {
       if (only.has('restarts')) results.push(await scenario(started, `${restarts} restarts of one replica of two, alternating`, rate, load, () => restartAlternating(started, load)));
-      if (only.has('rolling')) results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
+      if (only.has('rolling')) {
+        results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
+        // Without --stop: only the stopped (replaced) replicas go.
+        await started.compose('rm', '--force', 'server');
+      }
       if (only.has('reloads')) results.push(await scenario(started, `${reloads} nginx reloads`, rate, load, () => reloadNginx(started)));
       if (only.has('rotations')) results.push(await scenario(started, `${rotations} certificate rotations`, rate, load, () => rotateCertificates(started, certs)));
       if (!only.has('sigkill')) continue;
