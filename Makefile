@@ -137,7 +137,7 @@ soak: env certs compile ## Repeat restarts, a rolling replacement, reloads, rota
 
 .PHONY: bench
 bench: env certs compile ## Benchmarks of every hop against the real containers; report in bench/results/<date>.md (not part of make test)
-	$(NODE) node bench/src/run-bench.ts
+	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node bench/src/run-bench.ts
 
 .PHONY: test
 test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite
