@@ -144,5 +144,5 @@ test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-en
 
 .PHONY: clean
 clean: ## Remove the stack, its images and build outputs (certs/ is kept)
-	-$(COMPOSE) down --remove-orphans --volumes --rmi local
+	-$(COMPOSE) down --remove-orphans --volumes --rmi all
 	rm -rf */dist .build .env
