@@ -13,7 +13,7 @@ files=${EDGE_CERT_FILES:-/etc/nginx/certs/server.pem /etc/nginx/certs/server-key
 
 log() { echo "$(date -u '+%Y/%m/%d %H:%M:%S') [$1] certificate watcher: $2" >&2; }
 # One line for the content of every watched file (through any symlink), so a swapped link counts.
-fingerprint() { for file in $files; do cksum <"$file" 2>/dev/null || echo "missing $file"; done | cksum; }
+fingerprint() { for file in $files; do cksum 2>/dev/null <"$file" || echo "missing $file"; done | cksum; }
 
 tried=$(fingerprint)   # what nginx loaded at start, or what was last tried
 seen=$tried
