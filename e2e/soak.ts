@@ -21,12 +21,13 @@ import { repoRoot, startStack, type Stack } from './stack.ts';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const count = (name: string, fallback: number): number => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number above 0 (got '${process.env[name]}')`);
+const wholeNumber = (name: string, text: string): number => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be whole numbers above 0 (got '${text}')`);
   return value;
 };
-const rates = (process.env['SOAK_RATES'] ?? '300,1000').split(',').map((rate) => count('SOAK_RATES', Number(rate)));
+const count = (name: string, fallback: number): number => wholeNumber(name, process.env[name] ?? String(fallback));
+const rates = (process.env['SOAK_RATES'] ?? '300,1000').split(',').map((rate) => wholeNumber('SOAK_RATES', rate.trim()));
 const restarts = count('SOAK_RESTARTS', 20);
 const reloads = count('SOAK_RELOADS', 20);
 const rotations = count('SOAK_ROTATIONS', 5);
