@@ -87,10 +87,9 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
   }
   // The server's own log line for each failed call (requestId, durationMs, peer): did it see the call, and when?
   if (failedIds.size > 0) {
-    // --all: the replaced replicas of a rolling replacement too (stopped, removed after this).
-    const servers = (await stack.compose('ps', '--all', '--quiet', 'server')).trim().split('\n').filter(Boolean);
-    for (const id of servers) {
-      const { stdout: serverLog } = await execFileAsync('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 }).catch(() => ({ stdout: '' }));
+    const logs = new Map(replacedReplicaLogs);
+    for (const id of await stack.containers('server')) logs.set(id, (await execFileAsync('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 })).stdout);
+    for (const [id, serverLog] of logs) {
       for (const line of serverLog.split('\n')) {
         const requestId = /"requestId":"([^"]+)"/.exec(line)?.[1];
         if (requestId && failedIds.has(requestId)) lines[requestId] = `${lines[requestId] ?? ''}\n       server ${id.slice(0, 12)}: ${line}`;
@@ -101,8 +100,12 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
   return { errors, calls, lines };
 }
 
+/** The logs of replicas a rolling replacement removed, kept for the evidence of its failed calls. */
+const replacedReplicaLogs = new Map<string, string>();
+
 async function scenario(stack: Stack, name: string, rate: number, load: Omit<SteadyLoadOptions, 'callsPerSecond'>, during: () => Promise<void>, failuresExpected = false): Promise<ScenarioResult> {
   const since = new Date().toISOString();
+  replacedReplicaLogs.clear();
   const running = startSteadyLoad({ ...load, callsPerSecond: rate });
   let report!: LoadReport;
   try {
@@ -156,8 +159,11 @@ async function rollingReplacement(stack: Stack): Promise<void> {
     await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', `server=${old.length + 1}`, 'server');
     // The new replica is healthy (compose --wait); nginx finds it on its next re-resolution.
     await sleep(6000);
-    // Stopped, not removed yet: its log is part of the scenario's evidence (removed after the scenario).
     await docker('stop', '--time', '15', id);
+    // Its log stays part of the scenario's evidence; the container must go, or compose would
+    // start it again for the next scale-up instead of creating a new replica.
+    replacedReplicaLogs.set(id, (await execFileAsync('docker', ['logs', id], { maxBuffer: 512 * 1024 * 1024 })).stdout);
+    await docker('rm', id);
     if (index < old.length - 1) await sleep(1000);
   }
   const now = await serverReplicas(stack);
@@ -197,11 +203,7 @@ async function main(): Promise<void> {
     const load = { address: started.edgeAddress, identity };
     for (const rate of rates) {
       if (only.has('restarts')) results.push(await scenario(started, `${restarts} restarts of one replica of two, alternating`, rate, load, () => restartAlternating(started, load)));
-      if (only.has('rolling')) {
-        results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
-        // Without --stop: only the stopped (replaced) replicas go.
-        await started.compose('rm', '--force', 'server');
-      }
+      if (only.has('rolling')) results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
       if (only.has('reloads')) results.push(await scenario(started, `${reloads} nginx reloads`, rate, load, () => reloadNginx(started)));
       if (only.has('rotations')) results.push(await scenario(started, `${rotations} certificate rotations`, rate, load, () => rotateCertificates(started, certs)));
       if (!only.has('sigkill')) continue;
