@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { edgeClient, rollDie } from './dice-client.ts';
+import { edgeClient, rollDie } from './edge-client.ts';
 import { containerLogs, docker, inspect, waitFor } from './docker.ts';
 import { clients, probeWithGrpcJs, pythonHandshake, type CallOutcome, type ProbeOptions } from './grpc-probe.ts';
 import { repoRoot, startStack, type Stack } from './stack.ts';

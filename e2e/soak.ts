@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Metadata } from '@grpc/grpc-js';
 import { metadataKeys } from '@dice/proto';
-import { edgeClient } from './dice-client.ts';
+import { edgeClient } from './edge-client.ts';
 import { docker, inspect, waitFor } from './docker.ts';
 import { startSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
 import { repoRoot, startStack, type Stack } from './stack.ts';

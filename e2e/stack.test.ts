@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { containerLogs, docker, inspect, waitFor } from './docker.ts';
-import { edgeClient, rollDie, type ClientIdentity } from './dice-client.ts';
+import { edgeClient, rollDie, type ClientIdentity } from './edge-client.ts';
 import { certsDir, repoRoot, startStack, type Stack } from './stack.ts';
 
 const dieFaces = ['⚀', '⚁', '⚂', '⚃', '⚄', '⚅'];

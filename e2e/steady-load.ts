@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { metadataKeys, statusName } from '@dice/proto';
-import { edgeClient, type ClientIdentity } from './dice-client.ts';
+import { edgeClient, type ClientIdentity } from './edge-client.ts';
 
 
 /** How the calls of a load run ended. */

@@ -3,7 +3,7 @@ import { metadataKeys } from '@dice/proto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { defaultHttpTimeouts, type HttpTimeouts } from './config.ts';
 import { DiceCallError, type DiceRoller } from './dice-channel.ts';
-import { htmlSecurityHeaders, httpAnswerFor } from './dice-errors.ts';
+import { htmlSecurityHeaders, httpAnswerFor } from './http-answers.ts';
 import type { WebappMetrics } from './metrics.ts';
 import httpMetrics from './plugins/http-metrics.ts';
 import viewEngine from './plugins/view.ts';

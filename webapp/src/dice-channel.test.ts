@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi } from '@dice/proto';
-import { createDiceClient, DiceCallError } from './dice-channel.ts';
+import { createDiceChannel, DiceCallError } from './dice-channel.ts';
 
 /** A plaintext DiceService that records the peer (client address:port) of every call. */
 async function startRecordingServer(answer: (callback: grpc.sendUnaryData<{ value: number }>) => void) {
@@ -28,7 +28,7 @@ describe('dice client', () => {
   after(() => backend.stop());
 
   it('reuses one connection for every call', async () => {
-    const dice = createDiceClient({ target: `127.0.0.1:${backend.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${backend.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
       for (let i = 0; i < 25; i++) assert.equal((await dice.roll()).value, 2);
       assert.equal(new Set(backend.peers).size, 1, `calls came over ${new Set(backend.peers).size} connections`);
@@ -50,7 +50,7 @@ describe('dice client', () => {
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
-    const dice = createDiceClient({ target: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
       assert.deepEqual(await dice.roll({ requestId: 'abc-1' }), { value: 5, replica: 'replica-b' });
       assert.equal(seen, 'abc-1');
@@ -63,7 +63,7 @@ describe('dice client', () => {
   it('retries a call that found no server (UNAVAILABLE), within the deadline', async () => {
     let calls = 0;
     const flaky = await startRecordingServer((callback) => (++calls === 1 ? callback({ code: grpc.status.UNAVAILABLE, details: 'draining' }) : callback(null, { value: 3 })));
-    const dice = createDiceClient({ target: `127.0.0.1:${flaky.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${flaky.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
       assert.equal((await dice.roll()).value, 3);
       assert.equal(calls, 2);
@@ -75,7 +75,7 @@ describe('dice client', () => {
 
   it('gives up at the deadline with DEADLINE_EXCEEDED', async () => {
     const silent = await startRecordingServer(() => {});
-    const dice = createDiceClient({ target: `127.0.0.1:${silent.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 150 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${silent.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 150 });
     try {
       await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.code === grpc.status.DEADLINE_EXCEEDED);
     } finally {
@@ -87,7 +87,7 @@ describe('dice client', () => {
   it('reports UNAVAILABLE when nothing listens', async () => {
     const gone = await startRecordingServer(() => {});
     gone.stop();
-    const dice = createDiceClient({ target: `127.0.0.1:${gone.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${gone.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
       await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.codeName === 'UNAVAILABLE');
     } finally {
@@ -97,7 +97,7 @@ describe('dice client', () => {
 
   it('refuses an impossible roll from the service', async () => {
     const liar = await startRecordingServer((callback) => callback(null, { value: 7 }));
-    const dice = createDiceClient({ target: `127.0.0.1:${liar.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
+    const dice = createDiceChannel({ target: `127.0.0.1:${liar.port}`, credentials: grpc.credentials.createInsecure(), deadlineMs: 2000 });
     try {
       await assert.rejects(dice.roll(), (error: unknown) => error instanceof DiceCallError && error.code === grpc.status.INTERNAL);
     } finally {

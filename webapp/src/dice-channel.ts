@@ -46,7 +46,7 @@ export interface DiceClientOptions {
  * One channel for the life of the app: every request reuses its HTTP/2 connection and TLS session
  * instead of paying a handshake per request. The channel reconnects by itself after failures.
  */
-export function createDiceClient({ target, credentials, deadlineMs, tlsServerName, onCallEnd }: DiceClientOptions): DiceChannel {
+export function createDiceChannel({ target, credentials, deadlineMs, tlsServerName, onCallEnd }: DiceClientOptions): DiceChannel {
   const options: grpc.ChannelOptions = {
     'grpc.service_config': JSON.stringify(diceServiceConfig),
     ...(tlsServerName ? { 'grpc.ssl_target_name_override': tlsServerName } : {}),

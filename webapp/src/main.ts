@@ -5,7 +5,7 @@ import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
 import { createReloadingDiceClient } from './reloading-dice-client.ts';
 import type { ChannelCredentials } from '@grpc/grpc-js';
-import { createChannelPerCallRoller, createDiceClient, type DiceChannel } from './dice-channel.ts';
+import { createChannelPerCallRoller, createDiceChannel, type DiceChannel } from './dice-channel.ts';
 import { loadClientCredentials } from './tls-files.ts';
 import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
@@ -16,7 +16,7 @@ await runMain('webapp', async () => {
   collectDefaultMetrics({ register: registry });
   const metrics = createWebappMetrics(registry);
   const connect = (credentials: ChannelCredentials): DiceChannel =>
-    createDiceClient({
+    createDiceChannel({
       target: config.diceTarget,
       credentials,
       deadlineMs: config.deadlineMs,

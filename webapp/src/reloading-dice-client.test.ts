@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi } from '@dice/proto';
 import { pino } from 'pino';
 import { createReloadingDiceClient } from './reloading-dice-client.ts';
-import { createDiceClient } from './dice-channel.ts';
+import { createDiceChannel } from './dice-channel.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'dice-reload-'));
 const openssl = (...args: string[]): void => {
@@ -62,7 +62,7 @@ describe('createReloadingDiceClient', () => {
       tlsFiles: files,
       logger,
       pollMs: 60_000,
-      connect: (credentials) => createDiceClient({ target: `127.0.0.1:${port}`, credentials, deadlineMs: 5000, tlsServerName: 'localhost' }),
+      connect: (credentials) => createDiceChannel({ target: `127.0.0.1:${port}`, credentials, deadlineMs: 5000, tlsServerName: 'localhost' }),
     });
     try {
       await dice.roll();

@@ -5,7 +5,7 @@ import { describeCertificate, fingerprintTlsFiles, loadClientCredentials, type T
 
 export interface ReloadingDiceClientOptions {
   tlsFiles: TlsFiles;
-  /** Opens a channel with the given credentials (createDiceClient with the app's settings). */
+  /** Opens a channel with the given credentials (createDiceChannel with the app's settings). */
   connect: (credentials: grpc.ChannelCredentials) => DiceChannel;
   logger: Logger;
   /** How often the three files are read and compared. */

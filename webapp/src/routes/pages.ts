@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DiceRoller } from '../dice-channel.ts';
 import { dieFace } from '../die-faces.ts';
-import { htmlSecurityHeaders } from '../dice-errors.ts';
+import { htmlSecurityHeaders } from '../http-answers.ts';
 
 /** GET /: the page with a rolled die. A failed roll renders views/unavailable.eta (app.ts's error handler). */
 export default async function pageRoutes(app: FastifyInstance, { dice }: { dice: DiceRoller }) {

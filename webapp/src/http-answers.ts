@@ -1,3 +1,4 @@
+// How the web app answers over HTTP: the sentences and status for a failed dice call, and the headers of its pages.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { DiceCallError } from './dice-channel.ts';
 
