@@ -21,7 +21,7 @@ export interface Stack {
   container(service: Service): StartedTestContainer;
   /** Every container of a service, by id. */
   containers(service: Service): Promise<string[]>;
-  /** host:port where a container port of the first container of a service is published. */
+  /** host:port where a container port of the first container of a service is published (the host IP Docker bound it to). */
   address(service: Service, port: number): string;
   /** Runs `docker compose` for this project with the variables the stack was started with. */
   compose(...args: string[]): Promise<string>;
@@ -68,7 +68,11 @@ export async function startStack({ env = {}, overrides = [], projectName = `dice
       throw error;
     }
     const container = (service: Service): StartedTestContainer => environment.getContainer(`${service}-1`);
-    const address = (service: Service, port: number): string => `${container(service).getHost()}:${container(service).getMappedPort(port)}`;
+    const published = new Map<Service, PortBindings>();
+    for (const service of ['server', 'nginx', 'webapp'] as const) {
+      published.set(service, JSON.parse(await dockerWithEnv(composeEnv, 'inspect', '--format', '{{json .NetworkSettings.Ports}}', container(service).getId())) as PortBindings);
+    }
+    const address = (service: Service, port: number): string => publishedAddress(container(service), published.get(service), port);
     const compose = (...args: string[]): Promise<string> => dockerWithEnv(composeEnv, 'compose', ...project, ...args);
     return {
       projectName,
@@ -83,4 +87,21 @@ export async function startStack({ env = {}, overrides = [], projectName = `dice
     };
   };
   return up({ WEBAPP_PUBLISH: '127.0.0.1:', NGINX_PUBLISH: '127.0.0.1:', ...env }, true);
+}
+
+/** `docker inspect`'s NetworkSettings.Ports: container port ("9443/tcp") to its host bindings. */
+type PortBindings = Record<string, { HostIp: string; HostPort: string }[] | null>;
+
+/**
+ * Where Docker published a container port, as a client on this host reaches it. The stack publishes
+ * on 127.0.0.1, so that address is the one to use: Testcontainers' getHost() names the bridge
+ * gateway when the tests run inside a container (/.dockerenv), and nothing listens there for a
+ * loopback-only binding. A port published on every address is reached through getHost().
+ */
+function publishedAddress(container: StartedTestContainer, bindings: PortBindings | undefined, port: number): string {
+  const binding = bindings?.[`${port}/tcp`]?.[0];
+  if (!binding) throw new Error(`container port ${port}/tcp is not published`);
+  const everyAddress = binding.HostIp === '' || binding.HostIp === '0.0.0.0' || binding.HostIp === '::';
+  const host = everyAddress ? container.getHost() : binding.HostIp;
+  return `${host.includes(':') ? `[${host}]` : host}:${binding.HostPort}`;
 }
