@@ -146,6 +146,14 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
       assert.deepEqual(budget.selector.matchLabels, { 'app.kubernetes.io/name': 'dice-server' });
     });
 
+    it('ends a quiet stream at the server (with a status) before the edge would reset it', () => {
+      const server = podSpec(named(objects, 'Deployment', 'dice-server')).containers[0] as Container;
+      const edge = podSpec(named(objects, 'Deployment', 'dice-edge')).containers[0] as Container;
+      const edgeIdle = /^(\d+)s$/.exec(env(edge, 'EDGE_STREAM_IDLE_TIMEOUT') ?? '');
+      assert.ok(edgeIdle, 'EDGE_STREAM_IDLE_TIMEOUT set in seconds');
+      assert.ok(Number(env(server, 'STREAM_IDLE_TIMEOUT_MS')) < Number(edgeIdle[1]) * 1000, 'STREAM_IDLE_TIMEOUT_MS below EDGE_STREAM_IDLE_TIMEOUT');
+    });
+
     it('serves the server through a headless Service whose FQDN is the edge upstream', () => {
       const service = named(objects, 'Service', 'dice-server').spec as { clusterIP: string; selector: Record<string, string>; ports: { port: number }[] };
       assert.equal(service.clusterIP, 'None', 'headless: nginx resolves every pod');

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Entrypoint: turns the EDGE_* environment into nginx directives, then runs the command. One file
 # per concern in /tmp/nginx (main-settings, upstream-settings, resolver, client-connections, limits,
-# timeouts), each included by name by the shipped configuration; edge-settings.conf repeats the
-# http-level ones together for reading.
+# timeouts, streams), each included by name by the shipped configuration; edge-settings.conf repeats
+# the http-level ones together for reading.
 # A bad value stops the container with one line naming the variable.
 # When the command is nginx, it also watches the certificate files and reloads nginx when they change
 # (watch-certificates.sh), so a rotated Secret or `make rotate-certs` needs no restart and no reload.
@@ -14,6 +14,8 @@ rate=${EDGE_RATE_LIMIT:-1000r/s}
 burst=${EDGE_RATE_BURST:-2000}
 size=${EDGE_MAX_REQUEST_SIZE:-64k}
 timeout=${EDGE_UPSTREAM_TIMEOUT:-30s}
+stream_idle=${EDGE_STREAM_IDLE_TIMEOUT:-60s}
+stream_size=${EDGE_MAX_STREAM_SIZE:-0}
 workers=${EDGE_WORKER_PROCESSES:-auto}
 upstream_keepalive=${EDGE_UPSTREAM_KEEPALIVE:-32}
 keepalive_requests=${EDGE_KEEPALIVE_REQUESTS:-100000}
@@ -29,6 +31,8 @@ echo "$rate" | grep -Eq '^(off|[1-9][0-9]*r/[sm])$' || fail "EDGE_RATE_LIMIT mus
 echo "$burst" | grep -Eq '^[0-9]+$' || fail "EDGE_RATE_BURST must be a whole number of requests (got '$burst')"
 echo "$size" | grep -Eq '^[1-9][0-9]*[kKmM]?$' || fail "EDGE_MAX_REQUEST_SIZE must be a size like 64k or 4m (got '$size')"
 echo "$timeout" | grep -Eq '^[1-9][0-9]*(ms|s|m)$' || fail "EDGE_UPSTREAM_TIMEOUT must be a duration like 30s or 500ms (got '$timeout')"
+echo "$stream_idle" | grep -Eq '^[1-9][0-9]*(ms|s|m|h)$' || fail "EDGE_STREAM_IDLE_TIMEOUT must be a duration like 60s or 5m (got '$stream_idle')"
+echo "$stream_size" | grep -Eq '^(0|[1-9][0-9]*[kKmMgG]?)$' || fail "EDGE_MAX_STREAM_SIZE must be a size like 64m, or 0 for no limit on a stream's total (got '$stream_size')"
 echo "$workers" | grep -Eq '^(auto|[1-9][0-9]*)$' || fail "EDGE_WORKER_PROCESSES must be auto or a number of processes (got '$workers')"
 echo "$upstream_keepalive" | grep -Eq '^[0-9]+$' || fail "EDGE_UPSTREAM_KEEPALIVE must be a number of idle connections to keep per worker, 0 for none (got '$upstream_keepalive')"
 echo "$keepalive_requests" | grep -Eq '^[1-9][0-9]*$' || fail "EDGE_KEEPALIVE_REQUESTS must be a number of calls per connection (got '$keepalive_requests')"
@@ -95,6 +99,19 @@ header="# Rendered by render-edge-settings.sh at container start from the EDGE_*
   echo "grpc_send_timeout $timeout;"
   echo "map \$host \$edge_upstream_timeout { default \"$timeout\"; }"
 } >"$dir/timeouts.conf"
+{
+  echo "$header"
+  # Included in the locations of streaming methods only (server streams, client streams, both).
+  # A stream may stay quiet this long either way before the edge ends it. The server ends a quiet
+  # stream earlier (its STREAM_IDLE_TIMEOUT_MS), with a status and a sentence; nginx, once a
+  # response has begun, can only reset the stream. client_body_timeout covers a quiet client.
+  echo "grpc_read_timeout $stream_idle;"
+  echo "grpc_send_timeout $stream_idle;"
+  echo "client_body_timeout $stream_idle;"
+  # A stream's request body is all its messages: a total limit would end a long stream however
+  # small its messages. The server limits each message (MAX_MESSAGE_BYTES); 0 here is no total.
+  echo "client_max_body_size $stream_size;"
+} >"$dir/streams.conf"
 # The files above, in the order nginx.conf includes them: for `make edge-config` and the tests.
 cat "$dir/client-connections.conf" "$dir/resolver.conf" "$dir/limits.conf" "$dir/timeouts.conf" >"$out"
 

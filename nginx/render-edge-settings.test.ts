@@ -38,6 +38,20 @@ describe('render-edge-settings.sh', () => {
     assert.match(result.sibling('main-settings.conf'), /^error_log stderr warn;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive 32;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 100000;$/m);
+    const streams = result.sibling('streams.conf');
+    for (const directive of ['grpc_read_timeout', 'grpc_send_timeout', 'client_body_timeout']) assert.match(streams, new RegExp(`^${directive} 60s;$`, 'm'));
+    assert.match(streams, /^client_max_body_size 0;$/m);
+  });
+
+  it('gives streaming methods their own idle timeout and total size (EDGE_STREAM_IDLE_TIMEOUT, EDGE_MAX_STREAM_SIZE), apart from unary calls', () => {
+    const result = render({ EDGE_STREAM_IDLE_TIMEOUT: '3s', EDGE_MAX_STREAM_SIZE: '256m', EDGE_UPSTREAM_TIMEOUT: '5s' });
+    assert.equal(result.status, 0, result.stderr);
+    const streams = result.sibling('streams.conf');
+    assert.match(streams, /^grpc_read_timeout 3s;$/m);
+    assert.match(streams, /^client_body_timeout 3s;$/m);
+    assert.match(streams, /^client_max_body_size 256m;$/m);
+    assert.match(result.sibling('timeouts.conf'), /^grpc_read_timeout 5s;$/m);
+    assert.doesNotMatch(result.conf(), /3s|256m/, 'the http-level settings are not the stream ones');
   });
 
   it('sets nginx workers, upstream keepalive (0 turns it off) and calls per connection', () => {
@@ -70,7 +84,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);

@@ -9,12 +9,28 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 export const serviceNames = {
   dice: 'api.DiceService',
   health: 'grpc.health.v1.Health',
+  /** Server reflection, both versions: grpcurl asks for v1 first and falls back to v1alpha. */
+  reflection: 'grpc.reflection.v1.ServerReflection',
+  reflectionAlpha: 'grpc.reflection.v1alpha.ServerReflection',
 } as const;
 
 /** Full method paths (what nginx routes on and what the server logs). */
 export const methodPaths = {
   /** RollDie, as clients of the original tutorial call it. */
   rollDie: `/${serviceNames.dice}/RollDie`,
+  /** Server streaming: one message per die. */
+  rollDice: `/${serviceNames.dice}/RollDice`,
+  /** Bidirectional: one answer per request, on one long-lived stream. */
+  rollOnDemand: `/${serviceNames.dice}/RollOnDemand`,
+  /** Health's server stream, used by clients' health checking (healthCheckConfig). */
+  healthWatch: `/${serviceNames.health}/Watch`,
+} as const;
+
+/** The ranges api.proto documents for its request fields; the server refuses anything outside them. */
+export const rollLimits = {
+  count: { min: 1, max: 100 },
+  intervalMs: { min: 0, max: 10_000 },
+  tagBytes: 1024,
 } as const;
 
 /** Prefix of every health method: polled by healthchecks, exempt from caller identity. */

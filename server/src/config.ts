@@ -18,6 +18,10 @@ export interface ServerConfig {
   maxConnectionIdleMs: number;
   /** Connections are renewed after this long (grpc.max_connection_age_ms), calls finish first. */
   maxConnectionAgeMs: number;
+  /** A stream with no message either way for this long is ended with DEADLINE_EXCEEDED and a sentence. */
+  streamIdleMs: number;
+  /** The largest request message the server reads; larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes: number;
 }
 
 export function loadServerConfig(env: Env = process.env): ServerConfig {
@@ -36,5 +40,11 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     // the connection of every kubelet gRPC probe (grpc-node #2975).
     maxConnectionIdleMs: readInteger(env, 'MAX_CONNECTION_IDLE_MS', 300_000, 1_000, 86_400_000),
     maxConnectionAgeMs: readInteger(env, 'MAX_CONNECTION_AGE_MS', 1_800_000, 1_000, 86_400_000),
+    // 50 s: below the edge's EDGE_STREAM_IDLE_TIMEOUT (60 s), so a quiet stream ends here with a
+    // status and a sentence before nginx would reset it with neither.
+    streamIdleMs: readInteger(env, 'STREAM_IDLE_TIMEOUT_MS', 50_000, 100, 86_400_000),
+    // 64 KiB, as the edge's EDGE_MAX_REQUEST_SIZE: on a stream nginx counts the whole body, so the
+    // limit on one message is kept here.
+    maxMessageBytes: readInteger(env, 'MAX_MESSAGE_BYTES', 65_536, 1_024, 4 * 1024 * 1024),
   };
 }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:http2';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadDiceApi, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
@@ -10,21 +9,11 @@ import { Registry } from 'prom-client';
 import { createServer, type DiceServer } from './create-server.ts';
 import { parseAccessPolicy } from './access-policy.ts';
 import { createHealthClient } from './health-client.ts';
+import { captureLogger } from './testing/capture-logger.ts';
 import { certificateFor, edgeMetadata } from './testing/edge-metadata.ts';
 
 const webappCertificate = certificateFor('dice-webapp');
 const asWebapp = (): grpc.Metadata => edgeMetadata(webappCertificate, 'dice-webapp');
-
-function captureLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const text of chunk.toString().split('\n')) if (text) lines.push(JSON.parse(text) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
 
 /** A RollDie call; by default with the identity nginx forwards for the web app's certificate. */
 function roll(client: DiceServiceClient, metadata = asWebapp()): Promise<RollDieResponse__Output> {

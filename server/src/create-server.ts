@@ -1,16 +1,17 @@
 import { hostname } from 'node:os';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
-import { loadDiceApi, serviceNames } from '@dice/proto';
+import { healthServicePrefix, loadDiceApi, serviceNames } from '@dice/proto';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { AccessPolicy } from './access-policy.ts';
+import { addReflection } from './reflection.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createCallerAuthInterceptor } from './interceptors/caller-auth.ts';
 import { createReplicaInterceptor } from './interceptors/replica.ts';
-import { createRpcLogInterceptor } from './interceptors/rpc-log.ts';
-import { createRpcMetricsInterceptor } from './interceptors/rpc-metrics.ts';
+import { createCallRecordInterceptor } from './interceptors/call-record.ts';
+import { createStreamGuard } from './interceptors/stream-guard.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -35,34 +36,61 @@ export interface DiceServerOptions {
   metrics?: Registry;
   /** grpc.max_connection_idle_ms; grpc-js's default (never) when undefined. */
   maxConnectionIdleMs?: number;
-  /** grpc.max_connection_age_ms, with calls in flight given up to the same again to finish. */
+  /** grpc.max_connection_age_ms, with calls in flight given up to the same again to finish; also the longest a stream lasts. */
   maxConnectionAgeMs?: number;
+  /** A stream with no message either way for this long is ended with DEADLINE_EXCEEDED (below the edge's stream timeout). */
+  streamIdleMs?: number;
+  /** The largest message the server reads (grpc.max_receive_message_length); larger ones get RESOURCE_EXHAUSTED. */
+  maxMessageBytes?: number;
 }
 
-export function createServer({ logger, roll, accessPolicy, replica = hostname(), metrics = new Registry(), maxConnectionIdleMs, maxConnectionAgeMs }: DiceServerOptions): DiceServer {
+/** Every status a health watcher hears is sent again this often, so a quiet Watch is never idle. */
+const heartbeatsPerIdleTime = 2;
+
+export function createServer({
+  logger,
+  roll,
+  accessPolicy,
+  replica = hostname(),
+  metrics = new Registry(),
+  maxConnectionIdleMs,
+  maxConnectionAgeMs,
+  streamIdleMs = 50_000,
+  maxMessageBytes = 64 * 1024,
+}: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   // Parsed once per call: every interceptor that asks for the identity of the same call's metadata
   // gets the same answer without parsing the certificate again.
   const readIdentity = createIdentityReader();
+  const streams = createStreamGuard({ idleMs: streamIdleMs, maxAgeMs: maxConnectionAgeMs ?? Number.POSITIVE_INFINITY });
   // grpc-js wraps the call with these in order, so the first is nearest the transport: it sees a
-  // call's metadata first and its status last. Metrics and the log line come first so they count
-  // and log every call, also those the caller-auth interceptor (last, nearest the handler) refuses;
-  // the replica name goes on every response, refusals included.
-  const interceptors = [createRpcMetricsInterceptor(metrics), createRpcLogInterceptor(logger, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy)];
+  // call's metadata first and its status last. The record (metrics and the log line) comes first so
+  // it counts and logs every call, also those refused by caller-auth or ended by the stream guard
+  // (both further in); the replica name goes on every response, refusals included.
+  const interceptors = [createCallRecordInterceptor(logger, metrics, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy), streams.interceptor];
   const server = new grpc.Server({
     ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
     ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),
+    'grpc.max_receive_message_length': maxMessageBytes,
     interceptors,
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [serviceNames.dice]: 'NOT_SERVING' });
   health.addToServer(server);
 
+  addReflection(server);
+
+  let servingStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   const setServing = (serving: boolean): void => {
-    const status = serving ? 'SERVING' : 'NOT_SERVING';
-    health.setStatus('', status);
-    health.setStatus(serviceNames.dice, status);
+    servingStatus = serving ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', servingStatus);
+    health.setStatus(serviceNames.dice, servingStatus);
   };
+  // Health/Watch sends a message only when the status changes, so a watcher's stream would sit
+  // quiet until the stream guard (or the edge) ended it; sending the status again keeps it open,
+  // and a client's health checker takes a repeated status as no change.
+  const heartbeat = setInterval(() => setServing(servingStatus === 'SERVING'), Math.max(50, Math.floor(streamIdleMs / heartbeatsPerIdleTime)));
+  heartbeat.unref();
 
   return {
     listen(host, port) {
@@ -79,17 +107,28 @@ export function createServer({ logger, roll, accessPolicy, replica = hostname(),
     async shutdown(graceMs, drainDelayMs = 0) {
       setServing(false);
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
-      return new Promise((resolve) => {
+      clearInterval(heartbeat);
+      // Health watchers have heard NOT_SERVING; ending their streams now lets them watch another
+      // replica instead of holding this one's shutdown for the whole grace.
+      streams.endStreams({ code: grpc.status.UNAVAILABLE, details: 'this server replica is shutting down: watch again, another replica will answer' }, (path) => path.startsWith(healthServicePrefix));
+      return new Promise<void>((resolve) => {
+        // Streams still open just before the grace runs out end with a status a client can act on;
+        // forceShutdown would cut them, and nginx would pass that on as a bare RST_STREAM.
+        const endStreams = setTimeout(() => {
+          const ended = streams.endStreams({ code: grpc.status.UNAVAILABLE, details: 'this server replica is shutting down: open the stream again, another replica will answer' });
+          if (ended > 0) logger.warn({ ended }, 'grace period nearly over: ended the streams still open with UNAVAILABLE');
+        }, Math.max(0, graceMs - Math.min(1000, graceMs / 2)));
         const force = setTimeout(() => {
           logger.warn({ graceMs }, 'grace period over: cancelling calls still running');
           server.forceShutdown();
           resolve();
         }, graceMs);
         server.tryShutdown(() => {
+          clearTimeout(endStreams);
           clearTimeout(force);
           resolve();
         });
-      });
+      }).finally(() => streams.stop());
     },
   };
 }

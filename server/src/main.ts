@@ -9,7 +9,15 @@ await runMain('server', async () => {
   const logger = pino({ level: config.logLevel, base: { service: 'server' } });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const server = createServer({ logger, accessPolicy: config.accessPolicy, metrics, maxConnectionIdleMs: config.maxConnectionIdleMs, maxConnectionAgeMs: config.maxConnectionAgeMs });
+  const server = createServer({
+    logger,
+    accessPolicy: config.accessPolicy,
+    metrics,
+    maxConnectionIdleMs: config.maxConnectionIdleMs,
+    maxConnectionAgeMs: config.maxConnectionAgeMs,
+    streamIdleMs: config.streamIdleMs,
+    maxMessageBytes: config.maxMessageBytes,
+  });
   await server.listen(config.host, config.port);
   const metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort);
   logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');

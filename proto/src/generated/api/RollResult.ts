@@ -1,0 +1,12 @@
+// Original file: api.proto
+
+
+export interface RollResult {
+  'tag'?: (string);
+  'values'?: (number)[];
+}
+
+export interface RollResult__Output {
+  'tag': (string);
+  'values': (number)[];
+}

@@ -1,0 +1,111 @@
+import { ServerInterceptingCall, status, type ServerInterceptor, type StatusObject } from '@grpc/grpc-js';
+
+/** A stream-ending status: a code the client's policy can act on and a sentence saying what to do. */
+export type EndStatus = Pick<StatusObject, 'code' | 'details'>;
+
+export interface StreamGuardOptions {
+  /**
+   * A stream with no message either way for this long is ended with DEADLINE_EXCEEDED. Kept below
+   * the edge's stream timeout (EDGE_STREAM_IDLE_TIMEOUT), so the server ends a quiet stream with a
+   * status before nginx would cut it: once a response has begun, nginx can only reset the stream,
+   * and the client would hear a bare RST_STREAM (INTERNAL) with no reason.
+   */
+  idleMs: number;
+  /**
+   * A stream open this long is ended with UNAVAILABLE (open a new one). Equal to the connection's
+   * max age, so a stream always ends with a status before grpc-js force-closes its connection at
+   * max age + grace.
+   */
+  maxAgeMs: number;
+}
+
+export interface StreamGuard {
+  /** Tracks every streaming call (client, server or both directions); unary calls pass through. */
+  interceptor: ServerInterceptor;
+  /** Ends the open streams whose method path `which` selects (all by default); returns how many. */
+  endStreams(end: EndStatus, which?: (path: string) => boolean): number;
+  /** How many streams are open. */
+  openStreams(): number;
+  /** Stops the idle and age checks (the server is gone). */
+  stop(): void;
+}
+
+interface OpenStream {
+  path: string;
+  openedAt: number;
+  lastMessageAt: number;
+  end(end: EndStatus): void;
+}
+
+export function createStreamGuard({ idleMs, maxAgeMs }: StreamGuardOptions): StreamGuard {
+  const open = new Set<OpenStream>();
+
+  const check = (): void => {
+    const now = Date.now();
+    for (const stream of open) {
+      if (now - stream.lastMessageAt >= idleMs) {
+        stream.end({
+          code: status.DEADLINE_EXCEEDED,
+          details: `stream idle: no message either way for ${idleMs} ms (the server's STREAM_IDLE_TIMEOUT_MS); send messages more often, or open a new stream when there is something to send`,
+        });
+      } else if (now - stream.openedAt >= maxAgeMs) {
+        stream.end({ code: status.UNAVAILABLE, details: `stream open for ${maxAgeMs} ms, the longest a stream may last (the server's MAX_CONNECTION_AGE_MS): open a new one` });
+      }
+    }
+  };
+  // A check every quarter of the idle time ends a quiet stream between 1 and 1.25 idle times.
+  const timer = setInterval(check, Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
+  timer.unref();
+
+  const interceptor: ServerInterceptor = (methodDescriptor, call) => {
+    if (!methodDescriptor.requestStream && !methodDescriptor.responseStream) return new ServerInterceptingCall(call);
+    const openedAt = Date.now();
+    let ended = false;
+    const stream: OpenStream = {
+      path: methodDescriptor.path,
+      openedAt,
+      lastMessageAt: openedAt,
+      // Sent towards the transport, so the interceptors outside this one log and count it.
+      end: ({ code, details }) => {
+        if (ended) return;
+        close();
+        call.sendStatus({ code, details, metadata: null });
+      },
+    };
+    open.add(stream);
+    const close = (): void => {
+      ended = true;
+      open.delete(stream);
+    };
+    return new ServerInterceptingCall(call, {
+      start(next) {
+        next({
+          onReceiveMessage(message, nextMessage) {
+            stream.lastMessageAt = Date.now();
+            nextMessage(message);
+          },
+          onCancel: close,
+        });
+      },
+      sendMessage(message, next) {
+        stream.lastMessageAt = Date.now();
+        next(message);
+      },
+      sendStatus(end, next) {
+        close();
+        next(end);
+      },
+    });
+  };
+
+  return {
+    interceptor,
+    endStreams(end, which = () => true) {
+      const chosen = [...open].filter((stream) => which(stream.path));
+      for (const stream of chosen) stream.end(end);
+      return chosen.length;
+    },
+    openStreams: () => open.size,
+    stop: () => clearInterval(timer),
+  };
+}
