@@ -11,6 +11,8 @@ NODE_BIN = $(or $(shell scripts/ensure-node.sh),$(error Node.js 24 is needed and
 NODE = PATH="$(NODE_BIN):$$PATH"
 # A python3 with grpcio for the e2e suite's Python clients, checked the same way.
 PYTHON_GRPC = $(or $(shell scripts/ensure-python-grpc.sh),$(error Python 3 with grpcio is needed for the e2e suite and could not be set up; see the line above))
+# A Chromium for the e2e suite's browser test (playwright-core drives it), checked the same way.
+CHROMIUM = $(or $(shell scripts/ensure-chromium.sh),$(error Chromium is needed for the e2e suite's browser test and could not be set up; see the line above))
 COMPOSE := docker compose
 UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
@@ -125,7 +127,7 @@ unit: compile ## Unit tests (Node's test runner)
 
 .PHONY: e2e
 e2e: env certs compile ## End-to-end tests against the real containers (Testcontainers)
-	$(NODE) PYTHON="$(PYTHON_GRPC)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
+	$(NODE) PYTHON="$(PYTHON_GRPC)" CHROMIUM="$(CHROMIUM)" TESTCONTAINERS_RYUK_DISABLED=true node --test --test-concurrency=1 'e2e/**/*.test.ts'
 
 .PHONY: e2e-resilience
 e2e-resilience: env certs compile ## Only the zero-failed-calls load tests (restart, reload, rotation, 10k calls); make e2e runs them too

@@ -12,4 +12,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The web page's script runs in the browser.
+    files: ['webapp/public/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', FormData: 'readonly', EventSource: 'readonly' } },
+  },
 );

@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { build } from './testing/build-app.ts';
+import { fakeDice } from './testing/fake-dice.ts';
 import { DiceCallError, type DiceRoller } from './dice-channel.ts';
 
 
 function diceThat(roll: () => Promise<number>, replica?: string): DiceRoller {
-  return { roll: async () => ({ value: await roll(), replica }), close() {} };
+  return fakeDice({ roll: async () => ({ value: await roll(), replica }) });
 }
 
 const failingWith = (code: status, details = 'boom') => diceThat(() => Promise.reject(new DiceCallError(code, details)));
@@ -54,7 +55,7 @@ describe('request ids and replicas', () => {
 
   it("passes the browser's x-request-id to the dice call and echoes it, or makes one", async (t) => {
     const ids: Array<string | undefined> = [];
-    const app = build(t, { dice: { roll: async (options) => (ids.push(options?.requestId), { value: 1 }), close() {} } });
+    const app = build(t, { dice: fakeDice({ roll: async (options) => (ids.push(options?.requestId), { value: 1 }) }) });
     const given = await app.inject({ method: 'GET', url: '/api/roll', headers: { 'x-request-id': 'trace-42' } });
     assert.equal(given.headers['x-request-id'], 'trace-42');
     const made = await app.inject({ method: 'GET', url: '/api/roll' });
@@ -139,7 +140,7 @@ describe('the HTTP server', () => {
   });
 
   it('serialises /api/roll by its schema: nothing the schema does not name leaves the app', async (t) => {
-    const app = build(t, { dice: { roll: async () => ({ value: 2, replica: 'r1', internal: 'secret' }) as never, close() {} } });
+    const app = build(t, { dice: fakeDice({ roll: async () => ({ value: 2, replica: 'r1', internal: 'secret' }) as never }) });
     assert.deepEqual((await app.inject({ method: 'GET', url: '/api/roll' })).json(), { value: 2, replica: 'r1' });
   });
 });

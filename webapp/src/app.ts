@@ -8,6 +8,7 @@ import type { WebappMetrics } from './metrics.ts';
 import httpMetrics from './plugins/http-metrics.ts';
 import viewEngine from './plugins/view.ts';
 import apiRoutes from './routes/api.ts';
+import assetRoutes from './routes/assets.ts';
 import benchRoutes from './routes/bench.ts';
 import healthRoutes from './routes/health.ts';
 import pageRoutes from './routes/pages.ts';
@@ -54,6 +55,7 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
   app.register(viewEngine);
   app.register(pageRoutes, { dice });
   app.register(apiRoutes, { dice });
+  app.register(assetRoutes);
   app.register(healthRoutes);
   if (bench) app.register(benchRoutes, bench);
 
@@ -69,7 +71,11 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
       return { error: answer.sentence, grpcCode: answer.grpcCode };
     }
     const statusCode = error.statusCode ?? 500;
-    if (statusCode < 500) return reply.code(statusCode).send({ error: error.message });
+    if (statusCode < 500) {
+      // A page answers a page (a form sent with a bad number of dice, say); the API answers JSON.
+      if (request.routeOptions.config.page) return reply.code(statusCode).headers(htmlSecurityHeaders).viewAsync('unavailable.eta', { sentence: `That request could not be served (${error.message})` });
+      return reply.code(statusCode).send({ error: error.message });
+    }
     request.log.error({ err: error }, 'request failed');
     return reply.code(500).send({ error: 'Something went wrong on our side; it has been logged' });
   });

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { diceServiceConfig, loadDiceApi, metadataKeys, statusName, type DiceServiceClient } from '@dice/proto';
+import { diceServiceConfig, loadDiceApi, metadataKeys, methodPaths, statusName, type DiceServiceClient, type RollDieResponse__Output } from '@dice/proto';
 
 /** A rolled die and the server replica that rolled it (from the x-dice-replica response header). */
 export interface RollResult {
@@ -7,10 +7,22 @@ export interface RollResult {
   replica?: string | undefined;
 }
 
+/** How many dice a RollDice stream rolls, and the pause between two. */
+export interface RollDiceOptions {
+  count: number;
+  intervalMs: number;
+  requestId?: string;
+}
+
 /** What the web app needs from the dice service. */
 export interface DiceRoller {
   /** requestId travels as x-request-id metadata through nginx to the server's log. */
   roll(options?: { requestId?: string }): Promise<RollResult>;
+  /**
+   * Rolls `count` dice on one RollDice stream, yielding each as it lands; a failed stream throws a
+   * DiceCallError. Stopping early (a browser gone) cancels the call.
+   */
+  rollDice(options: RollDiceOptions): AsyncIterable<RollResult>;
   close(): void;
 }
 
@@ -38,8 +50,8 @@ export interface DiceClientOptions {
   credentials: grpc.ChannelCredentials;
   deadlineMs: number;
   tlsServerName?: string | undefined;
-  /** Told how each call ended (gRPC status name) and how long it took, retries included. */
-  onCallEnd?: (code: string, seconds: number) => void;
+  /** Told how each call ended (method path, gRPC status name) and how long it took, retries included. */
+  onCallEnd?: (method: string, code: string, seconds: number) => void;
 }
 
 /**
@@ -66,7 +78,7 @@ export function createDiceChannel({ target, credentials, deadlineMs, tlsServerNa
         const startedAt = performance.now();
         const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
           if (--inFlight === 0) idle?.();
-          onCallEnd?.(error ? statusName(error.code) : 'OK', (performance.now() - startedAt) / 1000);
+          onCallEnd?.(methodPaths.rollDie, error ? statusName(error.code) : 'OK', (performance.now() - startedAt) / 1000);
           if (error) reject(new DiceCallError(error.code, error.details));
           else if (!response || response.value < 1 || response.value > 6) reject(new DiceCallError(grpc.status.INTERNAL, `the dice service answered an impossible roll (${response?.value})`));
           else resolve({ value: response.value, replica });
@@ -76,6 +88,33 @@ export function createDiceChannel({ target, credentials, deadlineMs, tlsServerNa
           replica = typeof value === 'string' ? value : undefined;
         });
       });
+    },
+    async *rollDice({ count, intervalMs, requestId }) {
+      const metadata = new grpc.Metadata();
+      if (requestId) metadata.set(metadataKeys.requestId, requestId);
+      inFlight++;
+      const startedAt = performance.now();
+      // The stream's deadline: the usual one for the first roll, plus the pauses between the rolls.
+      const call = client.RollDice({ count, intervalMs }, metadata, { deadline: Date.now() + deadlineMs + count * intervalMs });
+      let replica: string | undefined;
+      call.on('metadata', (headers: grpc.Metadata) => {
+        const value = headers.get(metadataKeys.replica)[0];
+        replica = typeof value === 'string' ? value : undefined;
+      });
+      let code = 'CANCELLED';
+      try {
+        for await (const { value } of call as AsyncIterable<RollDieResponse__Output>) yield { value, replica };
+        code = 'OK';
+      } catch (error) {
+        const { code: failed, details } = error as grpc.ServiceError;
+        code = statusName(failed);
+        throw new DiceCallError(failed, details);
+      } finally {
+        // Still CANCELLED here: the consumer stopped reading, so the server may stop rolling.
+        if (code === 'CANCELLED') call.cancel();
+        if (--inFlight === 0) idle?.();
+        onCallEnd?.(methodPaths.rollDice, code, (performance.now() - startedAt) / 1000);
+      }
     },
     close() {
       client.close();
@@ -98,6 +137,14 @@ export function createChannelPerCallRoller(open: () => DiceChannel): DiceRoller 
       const channel = open();
       try {
         return await channel.roll(options);
+      } finally {
+        channel.close();
+      }
+    },
+    async *rollDice(options) {
+      const channel = open();
+      try {
+        yield* channel.rollDice(options);
       } finally {
         channel.close();
       }

@@ -16,7 +16,8 @@ export function httpAnswerFor(error: DiceCallError): { statusCode: 502 | 503; se
 }
 
 export const htmlSecurityHeaders = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+  // Scripts and the event stream from this origin only (the Roll N dice script); nothing else loads.
+  'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };

@@ -21,7 +21,7 @@ await runMain('webapp', async () => {
       credentials,
       deadlineMs: config.deadlineMs,
       tlsServerName: config.tlsServerName,
-      onCallEnd: (code, seconds) => metrics.observeDiceCall(code, seconds),
+      onCallEnd: (method, code, seconds) => metrics.observeDiceCall(method, code, seconds),
     });
   const dice = createReloadingDiceClient({ tlsFiles: config.tlsFiles, logger, connect });
   const benchRoutes = config.benchRoutes ? { channelPerRequestDice: createChannelPerCallRoller(() => connect(loadClientCredentials(config.tlsFiles))) } : undefined;

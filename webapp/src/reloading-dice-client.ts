@@ -54,6 +54,7 @@ export function createReloadingDiceClient({ tlsFiles, connect, logger, pollMs = 
   timer.unref();
   return {
     roll: (options) => current.roll(options),
+    rollDice: (options) => current.rollDice(options),
     checkNow,
     close() {
       clearInterval(timer);

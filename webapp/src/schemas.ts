@@ -1,4 +1,5 @@
-// JSON response schemas: what each route promises, and what fast-json-stringify serialises from.
+// JSON schemas: what each route accepts, what it promises, and what fast-json-stringify serialises from.
+import { rollLimits } from '@dice/proto';
 
 export const rollSchema = {
   type: 'object',
@@ -31,3 +32,24 @@ export const healthSchema = {
 
 /** /api/roll and /bench/roll-new-channel. */
 export const rollResponses = { 200: rollSchema, '4xx': diceErrorSchema, '5xx': diceErrorSchema } as const;
+
+/** How many dice one request may roll, as the dice service allows. */
+const diceCount = { type: 'integer', minimum: rollLimits.count.min, maximum: rollLimits.count.max } as const;
+
+/** GET /api/roll-dice: how many dice, and the pause between two (the page's default lets them arrive visibly). */
+export const rollDiceQuery = {
+  type: 'object',
+  required: ['count'],
+  additionalProperties: false,
+  properties: {
+    count: diceCount,
+    interval_ms: { type: 'integer', minimum: 0, maximum: 2000, default: 300 },
+  },
+} as const;
+
+/** GET /: with `count`, the page shows that many dice (the form's answer without JavaScript). */
+export const pageQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { count: diceCount },
+} as const;

@@ -1,6 +1,9 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DiceRoller, RollResult } from '../dice-channel.ts';
-import { rollResponses } from '../schemas.ts';
+import { httpAnswerFor } from '../http-answers.ts';
+import { rollDiceQuery, rollResponses } from '../schemas.ts';
+import { rollEvents } from '../server-sent-events.ts';
 
 /** The roll as JSON: one handler for /api/roll and the bench route, each on its own roller. */
 export function rollAsJson(dice: DiceRoller) {
@@ -10,7 +13,22 @@ export function rollAsJson(dice: DiceRoller) {
   };
 }
 
-/** GET /api/roll: {"value": n, "replica": "..."}; a failed call leaves through app.ts's error handler. */
+/**
+ * GET /api/roll: {"value": n, "replica": "..."}. GET /api/roll-dice?count=N: the dice as Server-Sent
+ * Events, each as the server rolls it. A call that fails before the first die leaves through
+ * app.ts's error handler (503 or 502, as /api/roll); one that fails later ends the event stream
+ * with a `failure` event.
+ */
 export default async function apiRoutes(app: FastifyInstance, { dice }: { dice: DiceRoller }) {
   app.get('/api/roll', { schema: { response: rollResponses } }, rollAsJson(dice));
+
+  app.get<{ Querystring: { count: number; interval_ms: number } }>('/api/roll-dice', { schema: { querystring: rollDiceQuery } }, async (request, reply) => {
+    const { count, interval_ms: intervalMs } = request.query;
+    const rolls = dice.rollDice({ count, intervalMs, requestId: request.id })[Symbol.asyncIterator]();
+    // Wait for the first die, so a service that is down is answered with a status code, not a stream.
+    const first = await rolls.next();
+    reply.headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
+    const events = rollEvents(first, rolls, (error, rolled) => request.log.warn({ grpcCode: httpAnswerFor(error).grpcCode, details: error.message, rolled }, 'RollDice failed part-way'));
+    return reply.send(Readable.from(events));
+  });
 }
