@@ -223,9 +223,12 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     assert.equal(plain.status, 400);
     assert.match(await plain.text(), /This port speaks TLS with client certificates/);
 
-    const log = await containerLogs(stack.container('nginx').getId());
-    const edgeAnswers = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['http_status'] === 415);
-    assert.ok(edgeAnswers.length >= 2);
+    // The access log is buffered: its lines arrive within a second.
+    const edgeAnswers = await waitFor('the access-log lines of both 415 answers', 10_000, async () => {
+      const log = await containerLogs(stack.container('nginx').getId());
+      const found = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry['http_status'] === 415);
+      return found.length >= 2 ? found : undefined;
+    });
     for (const entry of edgeAnswers) assert.equal(entry['upstream_addr'], '', 'nothing was forwarded to the server');
   });
 

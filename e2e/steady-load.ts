@@ -6,6 +6,8 @@ import { edgeClient, type ClientIdentity } from './edge-client.ts';
 
 /** How the calls of a load run ended. */
 export interface LoadReport {
+  /** The prefix of this load's request ids (x-request-id), to find its calls in the logs; empty when calls carry none. */
+  loadId: string;
   total: number;
   /** Calls by final gRPC status name (after the channel's retries), OK included. */
   byCode: Record<string, number>;
@@ -36,7 +38,7 @@ export interface SteadyLoadOptions {
 export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs = 5000, retries = true }: SteadyLoadOptions): SteadyLoad {
   const client = edgeClient(address, identity, { retries: retries ? 'policy' : 'off' });
   const loadId = `load-${randomBytes(3).toString('hex')}`;
-  const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
+  const report: LoadReport = { loadId, total: 0, byCode: {}, failures: [], byReplica: {} };
   const inFlight = new Set<Promise<void>>();
 
   const callOnce = (): void => {
@@ -95,7 +97,7 @@ export async function underSteadyLoad(options: SteadyLoadOptions, during: () => 
 /** Starts `total` calls, `concurrency` at a time, on one channel without retries; reports how they ended. */
 export async function callsOnOneChannel(options: { address: string; identity: Required<ClientIdentity>; total: number; concurrency: number }): Promise<LoadReport> {
   const client = edgeClient(options.address, options.identity, { retries: 'off' });
-  const report: LoadReport = { total: 0, byCode: {}, failures: [], byReplica: {} };
+  const report: LoadReport = { loadId: '', total: 0, byCode: {}, failures: [], byReplica: {} };
   const worker = async (): Promise<void> => {
     while (report.total < options.total) {
       report.total++;

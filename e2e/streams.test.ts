@@ -202,7 +202,10 @@ describe('streams, deadlines and reflection through the edge', { timeout: 20 * 6
     assert.deepEqual([again.code, again.messages.length], ['OK', 5], again.details);
     await restarting;
     for (const [i, watch] of watches.entries()) if (watchReplicas[i] !== replica) watch.cancel();
-    const logged = (await accessLog()).filter(({ grpc_method }) => grpc_method === '/api.DiceService/RollDice' || grpc_method === '/grpc.health.v1.Health/Watch');
-    assert.ok(logged.filter(({ grpc_status }) => grpc_status === '14').length >= 2, 'the edge logged UNAVAILABLE for the ended stream and watch');
+    // The access log is buffered: its lines arrive within a second.
+    await waitFor('the edge to log UNAVAILABLE for the ended stream and watch', 10_000, async () => {
+      const logged = (await accessLog()).filter(({ grpc_method, grpc_status }) => grpc_status === '14' && (grpc_method === '/api.DiceService/RollDice' || grpc_method === '/grpc.health.v1.Health/Watch'));
+      return new Set(logged.map(({ grpc_method }) => grpc_method)).size === 2 ? true : undefined;
+    });
   });
 });

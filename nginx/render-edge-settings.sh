@@ -1,7 +1,7 @@
 #!/bin/sh
 # Entrypoint: turns the EDGE_* environment into nginx directives, then runs the command. One file
 # per concern in /tmp/nginx (main-settings, upstream-settings, resolver, client-connections, limits,
-# timeouts, streams), each included by name by the shipped configuration; edge-settings.conf repeats
+# timeouts, streams, access-log), each included by name by the shipped configuration; edge-settings.conf repeats
 # the http-level ones together for reading.
 # A bad value stops the container with one line naming the variable.
 # When the command is nginx, it also watches the certificate files and reloads nginx when they change
@@ -15,6 +15,7 @@ burst=${EDGE_RATE_BURST:-2000}
 size=${EDGE_MAX_REQUEST_SIZE:-64k}
 timeout=${EDGE_UPSTREAM_TIMEOUT:-30s}
 stream_idle=${EDGE_STREAM_IDLE_TIMEOUT:-60s}
+access_log=${EDGE_ACCESS_LOG:-buffered}
 stream_size=${EDGE_MAX_STREAM_SIZE:-0}
 workers=${EDGE_WORKER_PROCESSES:-auto}
 upstream_keepalive=${EDGE_UPSTREAM_KEEPALIVE:-32}
@@ -33,6 +34,7 @@ echo "$size" | grep -Eq '^[1-9][0-9]*[kKmM]?$' || fail "EDGE_MAX_REQUEST_SIZE mu
 echo "$timeout" | grep -Eq '^[1-9][0-9]*(ms|s|m)$' || fail "EDGE_UPSTREAM_TIMEOUT must be a duration like 30s or 500ms (got '$timeout')"
 echo "$stream_idle" | grep -Eq '^[1-9][0-9]*(ms|s|m|h)$' || fail "EDGE_STREAM_IDLE_TIMEOUT must be a duration like 60s or 5m (got '$stream_idle')"
 echo "$stream_size" | grep -Eq '^(0|[1-9][0-9]*[kKmMgG]?)$' || fail "EDGE_MAX_STREAM_SIZE must be a size like 64m, or 0 for no limit on a stream's total (got '$stream_size')"
+echo "$access_log" | grep -Eq '^(buffered|unbuffered|off)$' || fail "EDGE_ACCESS_LOG must be buffered, unbuffered or off (got '$access_log')"
 echo "$workers" | grep -Eq '^(auto|[1-9][0-9]*)$' || fail "EDGE_WORKER_PROCESSES must be auto or a number of processes (got '$workers')"
 echo "$upstream_keepalive" | grep -Eq '^[0-9]+$' || fail "EDGE_UPSTREAM_KEEPALIVE must be a number of idle connections to keep per worker, 0 for none (got '$upstream_keepalive')"
 echo "$keepalive_requests" | grep -Eq '^[1-9][0-9]*$' || fail "EDGE_KEEPALIVE_REQUESTS must be a number of calls per connection (got '$keepalive_requests')"
@@ -112,6 +114,18 @@ header="# Rendered by render-edge-settings.sh at container start from the EDGE_*
   # small its messages. The server limits each message (MAX_MESSAGE_BYTES); 0 here is no total.
   echo "client_max_body_size $stream_size;"
 } >"$dir/streams.conf"
+{
+  echo "$header"
+  # One JSON line per call on stdout (conf.d/logging.conf defines grpc_json). Buffered, a line is an
+  # append to memory and lines reach the container runtime's log pipe 64 KB at a time; unbuffered,
+  # each call costs a write() of its own (make bench, scenario 7). A buffer is written when full,
+  # within 1 s (flush), and when a worker exits or reloads.
+  case "$access_log" in
+    buffered) echo "access_log /dev/stdout grpc_json buffer=64k flush=1s;" ;;
+    unbuffered) echo "access_log /dev/stdout grpc_json;" ;;
+    off) echo "access_log off;" ;;
+  esac
+} >"$dir/access-log.conf"
 # The files above, in the order nginx.conf includes them: for `make edge-config` and the tests.
 cat "$dir/client-connections.conf" "$dir/resolver.conf" "$dir/limits.conf" "$dir/timeouts.conf" >"$out"
 

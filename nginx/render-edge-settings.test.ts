@@ -41,6 +41,14 @@ describe('render-edge-settings.sh', () => {
     const streams = result.sibling('streams.conf');
     for (const directive of ['grpc_read_timeout', 'grpc_send_timeout', 'client_body_timeout']) assert.match(streams, new RegExp(`^${directive} 60s;$`, 'm'));
     assert.match(streams, /^client_max_body_size 0;$/m);
+    assert.match(result.sibling('access-log.conf'), /^access_log \/dev\/stdout grpc_json buffer=64k flush=1s;$/m);
+  });
+
+  it('writes each access-log line at once with EDGE_ACCESS_LOG=unbuffered, and none with off', () => {
+    const unbuffered = render({ EDGE_ACCESS_LOG: 'unbuffered' });
+    assert.equal(unbuffered.status, 0, unbuffered.stderr);
+    assert.match(unbuffered.sibling('access-log.conf'), /^access_log \/dev\/stdout grpc_json;$/m);
+    assert.match(render({ EDGE_ACCESS_LOG: 'off' }).sibling('access-log.conf'), /^access_log off;$/m);
   });
 
   it('gives streaming methods their own idle timeout and total size (EDGE_STREAM_IDLE_TIMEOUT, EDGE_MAX_STREAM_SIZE), apart from unary calls', () => {
@@ -84,7 +92,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);

@@ -47,3 +47,8 @@ export type LogLevel = (typeof logLevels)[number];
 export function readLogLevel(env: Env): LogLevel {
   return readChoice(env, 'LOG_LEVEL', 'info', logLevels);
 }
+
+/** LOG_BUFFER_BYTES: how many bytes of log lines are gathered per write (createServiceLogger); 0 for a write per line. */
+export function readLogBufferBytes(env: Env): number {
+  return readInteger(env, 'LOG_BUFFER_BYTES', 4096, 0, 1024 * 1024);
+}

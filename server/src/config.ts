@@ -1,4 +1,4 @@
-import { readInteger, readLogLevel, readString, type Env, type LogLevel } from '@dice/common';
+import { readInteger, readLogBufferBytes, readLogLevel, readString, type Env, type LogLevel } from '@dice/common';
 import { parseAccessPolicy, type AccessPolicy } from './access-policy.ts';
 
 /** Server settings, read once from the environment at start-up. */
@@ -10,6 +10,8 @@ export interface ServerConfig {
   /** After SIGTERM, how long the server reports NOT_SERVING but still takes calls (for readiness probes). */
   drainDelayMs: number;
   logLevel: LogLevel;
+  /** Log lines are written this many bytes at a time (within a second); 0 writes each line at once. */
+  logBufferBytes: number;
   /** From ACCESS_POLICY; undefined when unset (every client the edge verified may call). */
   accessPolicy: AccessPolicy | undefined;
   /** Prometheus metrics (GET /metrics) listen here, apart from the gRPC port. */
@@ -33,6 +35,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     // cluster, where readiness decides the endpoints nginx resolves.
     drainDelayMs: readInteger(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
     logLevel: readLogLevel(env),
+    logBufferBytes: readLogBufferBytes(env),
     accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
     // 5 min: above nginx's upstream keepalive_timeout (60 s), so nginx closes an idle connection

@@ -1,12 +1,11 @@
-import { onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
-import { pino } from 'pino';
+import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadServerConfig } from './config.ts';
 import { createServer } from './create-server.ts';
 
 await runMain('server', async () => {
   const config = loadServerConfig();
-  const logger = pino({ level: config.logLevel, base: { service: 'server' } });
+  const logger = createServiceLogger('server', config.logLevel, { chunkBytes: config.logBufferBytes });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const server = createServer({

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { pino } from 'pino';
@@ -43,6 +44,19 @@ describe('GET /', () => {
     const response = await app.inject({ method: 'GET', url: '/' });
     assert.equal(response.statusCode, 502);
     assert.ok(response.body.includes('could not answer'));
+  });
+});
+
+describe('request log', () => {
+  it('writes one line per request, with the request id, method, URL, status and time', async (t) => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const app = build(t, { dice: diceThat(async () => 3), logger });
+    await app.inject({ method: 'GET', url: '/api/roll', headers: { 'x-request-id': 'one-line' } });
+    const mine = lines.filter((line) => line['requestId'] === 'one-line');
+    assert.equal(mine.length, 1, JSON.stringify(mine));
+    assert.deepEqual([mine[0]?.['msg'], mine[0]?.['method'], mine[0]?.['url'], mine[0]?.['statusCode']], ['request', 'GET', '/api/roll', 200]);
+    assert.equal(typeof mine[0]?.['responseTimeMs'], 'number');
   });
 });
 

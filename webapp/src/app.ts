@@ -40,6 +40,8 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
     connectionTimeout: httpTimeouts.connectionTimeoutMs,
     requestTimeout: httpTimeouts.requestTimeoutMs,
     keepAliveTimeout: httpTimeouts.keepAliveTimeoutMs,
+    // One line per request (the onResponse hook below) instead of Fastify's two.
+    disableRequestLogging: true,
     requestIdHeader: false,
     requestIdLogLabel: 'requestId',
     // The browser's (or a proxy's) x-request-id, else a new one; it follows the call to nginx and the server.
@@ -50,6 +52,9 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
   });
   app.addHook('onRequest', async (request, reply) => {
     reply.header(metadataKeys.requestId, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 1000) / 1000, remoteAddress: request.ip }, 'request');
   });
   if (metrics) app.register(httpMetrics, { metrics });
   app.register(viewEngine);

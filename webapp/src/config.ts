@@ -1,4 +1,4 @@
-import { readChoice, readInteger, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
+import { readChoice, readInteger, readLogBufferBytes, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
 
 /** Server-side timeouts for the HTTP port, in milliseconds (WebappConfig.httpTimeouts). */
 export interface HttpTimeouts {
@@ -24,6 +24,8 @@ export interface WebappConfig {
   /** Deadline of each RollDie call. */
   deadlineMs: number;
   logLevel: LogLevel;
+  /** Log lines are written this many bytes at a time (within a second); 0 writes each line at once. */
+  logBufferBytes: number;
   /** Prometheus metrics (GET /metrics) listen here, apart from the public port. */
   metricsPort: number;
   /** Log a warning when the client certificate has fewer days left than this. */
@@ -48,6 +50,7 @@ export function loadWebappConfig(env: Env = process.env): WebappConfig {
     },
     deadlineMs: readInteger(env, 'DICE_DEADLINE_MS', 2000, 1, 60_000),
     logLevel: readLogLevel(env),
+    logBufferBytes: readLogBufferBytes(env),
     metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
     certificateWarnDays: readInteger(env, 'CERT_EXPIRY_WARN_DAYS', 30, 0, 3650),
     benchRoutes: readChoice(env, 'BENCH_ROUTES', 'off', ['on', 'off'] as const) === 'on',

@@ -1,5 +1,4 @@
-import { onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
-import { pino } from 'pino';
+import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp } from './app.ts';
 import { loadWebappConfig } from './config.ts';
@@ -11,7 +10,7 @@ import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
 
 await runMain('webapp', async () => {
   const config = loadWebappConfig();
-  const logger = pino({ level: config.logLevel, base: { service: 'webapp' } });
+  const logger = createServiceLogger('webapp', config.logLevel, { chunkBytes: config.logBufferBytes });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createWebappMetrics(registry);
