@@ -2,11 +2,10 @@
 // bench/results/<date>.md and .json. BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS shorten a
 // run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run).
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
-import { metadataKeys } from '@dice/proto';
 import autocannon from 'autocannon';
+import { edgeIdentityMetadata, pki } from './bench-pki.ts';
 import { BenchStack, containerCpuSeconds, containerRssMb, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
 import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
 import { medianRound, renderMarkdown, type Target, type VariantResult } from './report.ts';
@@ -15,35 +14,9 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
 
-// Throwaway PKIs (ECDSA, RSA), each with a client certificate for the load tool.
-const pkiRoot = `${repoRoot}bench/.pki`;
-function pki(kind: 'ecdsa' | 'rsa'): string {
-  const dir = `${pkiRoot}/${kind}`;
-  if (!existsSync(`${dir}/clients/bench.pem`)) {
-    const env = { ...process.env, CERTS_DIR: dir, KEY_TYPE: kind };
-    execFileSync('bash', [`${repoRoot}scripts/make-certs.sh`], { env, stdio: 'ignore' });
-    execFileSync('bash', [`${repoRoot}scripts/client-cert.sh`, 'bench'], { env, stdio: 'ignore' });
-  }
-  return dir;
-}
 const ecdsa = pki('ecdsa');
 const rsa = pki('rsa');
 const tlsFor = (dir: string) => ({ ca: `${dir}/ca.pem`, cert: `${dir}/clients/bench.pem`, key: `${dir}/clients/bench-key.pem`, serverName: 'localhost' });
-
-/**
- * What nginx adds to a call from the bench client (snippets/grpc-proxy.conf), so a direct call does
- * the same work on the server as one through the edge instead of being refused as unauthenticated.
- */
-function edgeIdentityMetadata(dir: string): Record<string, string> {
-  const pem = readFileSync(`${dir}/clients/bench.pem`, 'utf8');
-  const certificate = new X509Certificate(pem);
-  return {
-    [metadataKeys.clientVerify]: 'SUCCESS',
-    [metadataKeys.clientSubject]: certificate.subject.split('\n').reverse().join(','),
-    [metadataKeys.clientSha1]: certificate.fingerprint.replaceAll(':', '').toLowerCase(),
-    [metadataKeys.clientCertificate]: encodeURIComponent(pem),
-  };
-}
 
 const shipped: StackSettings = { replicas: 1, workers: 'auto', upstreamKeepalive: 32, keepaliveRequests: 100_000, certsDir: ecdsa, serverLogLevel: 'info' };
 const stack = new BenchStack();

@@ -43,14 +43,4 @@ describe('createIdentityReader', () => {
     assert.equal(read(edgeMetadata(bob, 'bob')).identity?.commonName, 'bob');
     assert.equal(read(edgeMetadata(alice, 'alice')).identity?.commonName, 'alice');
   });
-
-  it("reads a call's identity once: every interceptor of that call gets the first answer", () => {
-    const read = createIdentityReader();
-    const metadata = edgeMetadata(alice, 'alice');
-    const first = read(metadata);
-    // Interceptors pass the same metadata object along; what a later one reads is the first reading.
-    metadata.set(metadataKeys.clientCertificate, encodeURIComponent(certificateFor('bob')));
-    assert.equal(read(metadata), first);
-    assert.equal(read(edgeMetadata(certificateFor('bob'), 'bob')).identity?.commonName, 'bob', 'another call is read afresh');
-  });
 });

@@ -36,14 +36,12 @@ function parse(escapedPem: string, subject: string): IdentityResult {
 
 /**
  * Returns a reader for the caller identity nginx forwards. A call without it, or with a verify
- * result other than SUCCESS, did not come through the edge. The answer is kept with the call's
- * metadata, so the interceptors of one call read it once; parsed certificates are cached (by their
+ * result other than SUCCESS, did not come through the edge. Parsed certificates are cached (by their
  * text), since the same few clients call over and over.
  */
 export function createIdentityReader(cacheSize = 256): (metadata: Metadata) => IdentityResult {
   const cache = new Map<string, IdentityResult>();
-  const perCall = new WeakMap<Metadata, IdentityResult>();
-  const read = (metadata: Metadata): IdentityResult => {
+  return (metadata) => {
     const verify = text(metadata, metadataKeys.clientVerify);
     const escapedPem = text(metadata, metadataKeys.clientCertificate);
     if (verify === undefined || escapedPem === undefined) return { problem: 'the call carries no verified client identity' };
@@ -55,14 +53,6 @@ export function createIdentityReader(cacheSize = 256): (metadata: Metadata) => I
       result = parse(escapedPem, subject);
       if (cache.size >= cacheSize) cache.delete(cache.keys().next().value as string);
       cache.set(key, result);
-    }
-    return result;
-  };
-  return (metadata) => {
-    let result = perCall.get(metadata);
-    if (result === undefined) {
-      result = read(metadata);
-      perCall.set(metadata, result);
     }
     return result;
   };

@@ -8,10 +8,9 @@ import type { AccessPolicy } from './access-policy.ts';
 import { addReflection } from './reflection.ts';
 import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
-import { createCallerAuthInterceptor } from './interceptors/caller-auth.ts';
-import { createReplicaInterceptor } from './interceptors/replica.ts';
-import { createCallRecordInterceptor } from './interceptors/call-record.ts';
-import { createStreamGuard } from './interceptors/stream-guard.ts';
+import { createCallInterceptor } from './call-interceptor.ts';
+import { createCallRecorder } from './call-record.ts';
+import { createStreamGuard } from './stream-guard.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -59,20 +58,13 @@ export function createServer({
   maxMessageBytes = 64 * 1024,
 }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
-  // Parsed once per call: every interceptor that asks for the identity of the same call's metadata
-  // gets the same answer without parsing the certificate again.
-  const readIdentity = createIdentityReader();
   const streams = createStreamGuard({ idleMs: streamIdleMs, maxAgeMs: maxConnectionAgeMs ?? Number.POSITIVE_INFINITY });
-  // grpc-js wraps the call with these in order, so the first is nearest the transport: it sees a
-  // call's metadata first and its status last. The record (metrics and the log line) comes first so
-  // it counts and logs every call, also those refused by caller-auth or ended by the stream guard
-  // (both further in); the replica name goes on every response, refusals included.
-  const interceptors = [createCallRecordInterceptor(logger, metrics, readIdentity), createReplicaInterceptor(replica), createCallerAuthInterceptor(readIdentity, accessPolicy), streams.interceptor];
+  const interceptor = createCallInterceptor({ record: createCallRecorder(logger, metrics), readIdentity: createIdentityReader(), accessPolicy, replica, streams });
   const server = new grpc.Server({
     ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
     ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),
     'grpc.max_receive_message_length': maxMessageBytes,
-    interceptors,
+    interceptors: [interceptor],
   });
   server.addService(api.api.DiceService.service, createDiceHandlers(logger, roll));
   const health = new HealthImplementation({ '': 'NOT_SERVING', [serviceNames.dice]: 'NOT_SERVING' });

@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, status, type ServerInterceptor, type StatusObject } from '@grpc/grpc-js';
+import { status, type StatusObject } from '@grpc/grpc-js';
 
 /** A stream-ending status: a code the client's policy can act on and a sentence saying what to do. */
 export type EndStatus = Pick<StatusObject, 'code' | 'details'>;
@@ -19,9 +19,15 @@ export interface StreamGuardOptions {
   maxAgeMs: number;
 }
 
+/** One open stream as the guard sees it: a message passed (touch), or the stream ended (close). */
+export interface TrackedStream {
+  touch(): void;
+  close(): void;
+}
+
 export interface StreamGuard {
-  /** Tracks every streaming call (client, server or both directions); unary calls pass through. */
-  interceptor: ServerInterceptor;
+  /** Starts watching a streaming call; `end` ends it with a status (through the call's interceptor). */
+  track(path: string, end: (status: EndStatus) => void): TrackedStream;
   /** Ends the open streams whose method path `which` selects (all by default); returns how many. */
   endStreams(end: EndStatus, which?: (path: string) => boolean): number;
   /** How many streams are open. */
@@ -37,6 +43,11 @@ interface OpenStream {
   end(end: EndStatus): void;
 }
 
+/**
+ * Keeps every streaming call (client, server or both directions) from ending without a status: a
+ * stream quiet for idleMs, or open for maxAgeMs, is ended by the server with a status and a
+ * sentence, and endStreams() ends them at shutdown.
+ */
 export function createStreamGuard({ idleMs, maxAgeMs }: StreamGuardOptions): StreamGuard {
   const open = new Set<OpenStream>();
 
@@ -57,49 +68,24 @@ export function createStreamGuard({ idleMs, maxAgeMs }: StreamGuardOptions): Str
   const timer = setInterval(check, Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
   timer.unref();
 
-  const interceptor: ServerInterceptor = (methodDescriptor, call) => {
-    if (!methodDescriptor.requestStream && !methodDescriptor.responseStream) return new ServerInterceptingCall(call);
-    const openedAt = Date.now();
-    let ended = false;
-    const stream: OpenStream = {
-      path: methodDescriptor.path,
-      openedAt,
-      lastMessageAt: openedAt,
-      // Sent towards the transport, so the interceptors outside this one log and count it.
-      end: ({ code, details }) => {
-        if (ended) return;
-        close();
-        call.sendStatus({ code, details, metadata: null });
-      },
-    };
-    open.add(stream);
-    const close = (): void => {
-      ended = true;
-      open.delete(stream);
-    };
-    return new ServerInterceptingCall(call, {
-      start(next) {
-        next({
-          onReceiveMessage(message, nextMessage) {
-            stream.lastMessageAt = Date.now();
-            nextMessage(message);
-          },
-          onCancel: close,
-        });
-      },
-      sendMessage(message, next) {
-        stream.lastMessageAt = Date.now();
-        next(message);
-      },
-      sendStatus(end, next) {
-        close();
-        next(end);
-      },
-    });
-  };
-
   return {
-    interceptor,
+    track(path, end) {
+      const openedAt = Date.now();
+      const stream: OpenStream = {
+        path,
+        openedAt,
+        lastMessageAt: openedAt,
+        end: (status) => {
+          if (!open.delete(stream)) return;
+          end(status);
+        },
+      };
+      open.add(stream);
+      return {
+        touch: () => void (stream.lastMessageAt = Date.now()),
+        close: () => void open.delete(stream),
+      };
+    },
     endStreams(end, which = () => true) {
       const chosen = [...open].filter((stream) => which(stream.path));
       for (const stream of chosen) stream.end(end);
