@@ -141,6 +141,10 @@ soak: env certs compile ## Repeat restarts, a rolling replacement, reloads, rota
 bench: env certs compile ## Benchmarks of every hop against the real containers; report in bench/results/<date>.md (not part of make test)
 	$(NODE) TESTCONTAINERS_RYUK_DISABLED=true node bench/src/run-bench.ts
 
+.PHONY: profile
+profile: env certs compile ## The server's CPU per call and a CPU profile under load (PROFILE_SECONDS, PROFILE_CPU=off for CPU only)
+	$(NODE) node bench/src/profile-server.ts
+
 .PHONY: test
 test: lint typecheck unit e2e ## Lint, typecheck, unit tests, then the end-to-end suite
 

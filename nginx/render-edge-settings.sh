@@ -10,8 +10,8 @@ set -eu
 
 fail() { echo "nginx: configuration error: $1" >&2; exit 64; }
 
-rate=${EDGE_RATE_LIMIT:-1000r/s}
-burst=${EDGE_RATE_BURST:-2000}
+rate=${EDGE_RATE_LIMIT:-5000r/s}
+burst=${EDGE_RATE_BURST:-5000}
 size=${EDGE_MAX_REQUEST_SIZE:-64k}
 timeout=${EDGE_UPSTREAM_TIMEOUT:-30s}
 stream_idle=${EDGE_STREAM_IDLE_TIMEOUT:-60s}

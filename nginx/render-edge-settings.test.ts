@@ -25,8 +25,8 @@ describe('render-edge-settings.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
     const conf = result.conf();
-    assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=1000r\/s;$/m);
-    assert.match(conf, /^limit_req zone=per_client_certificate burst=2000 nodelay;$/m);
+    assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
+    assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
     assert.match(conf, /^client_max_body_size 64k;$/m);
     assert.match(conf, /^grpc_read_timeout 30s;$/m);
     assert.match(conf, /^keepalive_requests 100000;$/m);

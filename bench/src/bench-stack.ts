@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { repoRoot, startStack, type Service, type Stack } from '../../e2e/stack.ts';
 
@@ -19,7 +19,26 @@ export interface StackSettings {
   serverLogLevel: string;
   /** SERVER_NODE_OPTIONS; undefined keeps the compose default. */
   serverNodeOptions?: string | undefined;
+  /** EDGE_ACCESS_LOG; undefined keeps the shipped buffered log. */
+  edgeAccessLog?: 'buffered' | 'unbuffered' | 'off' | undefined;
+  /** LOG_BUFFER_BYTES of both services; undefined keeps the shipped 4096. */
+  logBufferBytes?: number | undefined;
+  /** WEBAPP_LOG_LEVEL; undefined keeps info. */
+  webappLogLevel?: string | undefined;
+  /** Docker's log driver for every container (LOG_DRIVER); undefined keeps the shipped one. */
+  logDriver?: 'json-file' | 'local' | undefined;
+  /** EDGE_RATE_LIMIT; undefined is off (the bench measures capacity). */
+  rateLimit?: string | undefined;
+  /** Which server runs behind nginx: the project's (default), bare grpc-js, or the grpc-go peer. */
+  serverPeer?: 'project' | 'bare-grpc-js' | 'grpc-go' | undefined;
 }
+
+/** The compose file that swaps in each server peer (bench/peers/). */
+const peerOverrides: Record<NonNullable<StackSettings['serverPeer']>, string[]> = {
+  project: [],
+  'bare-grpc-js': ['bench/compose.bench-bare.yml'],
+  'grpc-go': ['bench/compose.bench-go.yml'],
+};
 
 /**
  * The stack under test, on the driver the e2e suite uses (e2e/stack.ts): docker-compose.yml plus
@@ -35,7 +54,7 @@ export class BenchStack {
   private env(settings: StackSettings): Record<string, string> {
     return {
       BENCH_ROUTES: 'on',
-      EDGE_RATE_LIMIT: 'off',
+      EDGE_RATE_LIMIT: settings.rateLimit ?? 'off',
       SERVER_REPLICAS: String(settings.replicas),
       EDGE_WORKER_PROCESSES: settings.workers,
       EDGE_UPSTREAM_KEEPALIVE: String(settings.upstreamKeepalive),
@@ -43,6 +62,12 @@ export class BenchStack {
       CERTS_DIR: settings.certsDir,
       SERVER_LOG_LEVEL: settings.serverLogLevel,
       SERVER_NODE_OPTIONS: settings.serverNodeOptions ?? '--max-semi-space-size=4',
+      // Every variable every time, with the shipped value when a setting is unset: a stack brought
+      // to new settings keeps the variables it was started with unless they are given again.
+      EDGE_ACCESS_LOG: settings.edgeAccessLog ?? 'buffered',
+      LOG_BUFFER_BYTES: String(settings.logBufferBytes ?? 4096),
+      WEBAPP_LOG_LEVEL: settings.webappLogLevel ?? 'info',
+      LOG_DRIVER: settings.logDriver ?? 'json-file',
     };
   }
 
@@ -54,7 +79,13 @@ export class BenchStack {
   /** Builds and starts the stack, or brings it to these settings (containers whose settings changed are recreated). */
   async configure(settings: StackSettings): Promise<void> {
     if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
-    this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides: ['bench/compose.bench.yml'], projectName: 'dice-bench' });
+    // Another server peer is another set of compose files: a new stack.
+    if (this.stack && (settings.serverPeer ?? 'project') !== (this.settings?.serverPeer ?? 'project')) {
+      await this.stack.down();
+      this.stack = undefined;
+    }
+    const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project']];
+    this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides, projectName: 'dice-bench' });
     this.settings = settings;
   }
 
@@ -120,4 +151,35 @@ export async function containerRssMb(id: string): Promise<number> {
   const status = await readFile(`/proc/${stdout.trim()}/status`, 'utf8');
   const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
   return Math.round(kb / 102.4) / 10;
+}
+
+/** The processes outside the containers that every logged line and proxied byte passes through. */
+const hostProcesses = ['dockerd', 'containerd', 'containerd-shim', 'docker-proxy'] as const;
+export type HostProcess = (typeof hostProcesses)[number];
+
+/** CPU seconds used so far by Docker's own processes on this host, by name (every shim summed). */
+export async function hostProcessCpuSeconds(): Promise<Record<HostProcess, number>> {
+  const totals = Object.fromEntries(hostProcesses.map((name) => [name, 0])) as Record<HostProcess, number>;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // comm is cut at 15 characters: containerd-shim-runc-v2 reads as containerd-shim.
+      const known = hostProcesses.find((candidate) => name === candidate || (candidate === 'containerd-shim' && name.startsWith('containerd-shim')));
+      if (!known) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      totals[known] += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return totals;
+}
+
+/** CPU seconds the whole machine has been busy (every core, every process and the kernel), from /proc/stat. */
+export async function machineBusySeconds(): Promise<number> {
+  const [cpu] = (await readFile('/proc/stat', 'utf8')).split('\n');
+  const [, user, nice, system, , , irq, softirq, steal] = (cpu ?? '').trim().split(/\s+/).map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100;
 }

@@ -10,7 +10,7 @@ const result = (variant: string, rate: number): VariantResult => ({
   p90: 2,
   p99: 3.25,
   errors: variant === 'b' ? { UNAVAILABLE: 2 } : {},
-  cpu: { nginx: 0.5, server: 1, webapp: 0, 'load tool': 0.75 },
+  cpu: { nginx: 0.5, server: 1, webapp: 0, 'load tool': 0.75, docker: 0.25, rest: 0.1 },
   serverRssMb: 80.2,
   extra: { resumed: 10 },
   rounds: [rate],
@@ -39,7 +39,7 @@ describe('renderMarkdown', () => {
       ],
     });
     assert.match(markdown, /^## 1\. hop$/m);
-    assert.match(markdown, /^\| a \| 1000 \| 1\.50 \| 2 \| 3\.25 \| 0 \| 0\.50 \/ 1 \/ 0 \/ 0\.75 \| 80\.2 \| resumed 10 \| 1000 \|$/m);
+    assert.match(markdown, /^\| a \| 1000 \| 1\.50 \| 2 \| 3\.25 \| 0 \| 0\.50 \/ 1 \/ 0 \/ 0\.75 \/ 0\.25 \/ 0\.10 \| 80\.2 \| resumed 10 \| 1000 \|$/m);
     assert.match(markdown, /^\| b \| 600 \|.*\| UNAVAILABLE 2 \|/m);
     assert.match(markdown, /^\| ratio \| 0\.60× \| ≥ 0\.60× \| met \|$/m);
     assert.match(markdown, /^\| rss \| 120 MB \| ≤ 100 MB \| \*\*missed\*\* \|$/m);

@@ -49,19 +49,27 @@ export interface ReportInput {
   targets: Target[];
 }
 
+/**
+ * The CPU columns, in cores: the three containers, the load tool, Docker's own processes (dockerd,
+ * containerd, the shims and docker-proxy: every log line and published-port byte passes them), and
+ * the rest of the machine's busy time (the kernel's network and scheduling work, anything else).
+ */
+export const cpuColumns = ['nginx', 'server', 'webapp', 'load tool', 'docker', 'rest'] as const;
+
 /** The Markdown report: machine, versions, method, a table per scenario, the targets. */
 export function renderMarkdown(input: ReportInput): string {
   const lines: string[] = [`# Benchmark ${input.date}`, '', '## Machine and versions', ''];
   for (const [key, value] of Object.entries({ ...input.machine, ...input.versions })) lines.push(`- ${key}: ${value}`);
   lines.push('', '## Method', '', ...input.method.map((line) => `- ${line}`));
-  const scenarios = [...new Set(input.results.map((result) => result.scenario))];
+  // By their number ("10. ..." after "9. ..."), whatever order they ran in.
+  const scenarios = [...new Set(input.results.map((result) => result.scenario))].sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
   for (const scenario of scenarios) {
     lines.push('', `## ${scenario}`, '');
     if (input.questions[scenario]) lines.push(input.questions[scenario], '');
-    lines.push('| variant | rate/s | p50 ms | p90 ms | p99 ms | errors | CPU cores: nginx / server / webapp / load tool | server RSS MB | other | rounds (rate/s) |', '|---|---:|---:|---:|---:|---|---|---:|---|---|');
+    lines.push('| variant | rate/s | p50 ms | p90 ms | p99 ms | errors | CPU cores: nginx / server / webapp / load tool / docker / rest | server RSS MB | other | rounds (rate/s) |', '|---|---:|---:|---:|---:|---|---|---:|---|---|');
     for (const result of input.results.filter((r) => r.scenario === scenario)) {
       const errors = Object.entries(result.errors).map(([code, count]) => `${code} ${count}`).join(', ') || '0';
-      const cpu = ['nginx', 'server', 'webapp', 'load tool'].map((name) => fmt(result.cpu[name] ?? 0)).join(' / ');
+      const cpu = cpuColumns.map((name) => fmt(result.cpu[name] ?? 0)).join(' / ');
       const extra = Object.entries(result.extra).map(([name, value]) => `${name} ${fmt(value)}`).join(', ');
       lines.push(`| ${result.variant} | ${fmt(result.rate)} | ${fmt(result.p50)} | ${fmt(result.p90)} | ${fmt(result.p99)} | ${errors} | ${cpu} | ${fmt(result.serverRssMb)} | ${extra} | ${result.rounds.map(fmt).join(', ')} |`);
     }

@@ -5,8 +5,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import autocannon from 'autocannon';
+import { metadataKeys } from '@dice/proto';
 import { edgeIdentityMetadata, pki } from './bench-pki.ts';
-import { BenchStack, containerCpuSeconds, containerRssMb, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
+import { BenchStack, containerCpuSeconds, containerRssMb, hostProcessCpuSeconds, machineBusySeconds, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
 import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
 import { medianRound, renderMarkdown, type Target, type VariantResult } from './report.ts';
 
@@ -58,9 +59,11 @@ function httpLoad(path: string, connections: number, overallRate?: number): Load
 const results: VariantResult[] = [];
 let largestServerRss = 0;
 
-async function cpuOf(ids: Record<Service, string[]>): Promise<Record<Service, number>> {
+/** CPU seconds so far: each service's containers, Docker's own processes together, and the whole machine. */
+async function cpuOf(ids: Record<Service, string[]>): Promise<Record<Service | 'docker' | 'machine', number>> {
   const total = async (list: string[]) => (await Promise.all(list.map(containerCpuSeconds))).reduce((a, b) => a + b, 0);
-  return { server: await total(ids.server), nginx: await total(ids.nginx), webapp: await total(ids.webapp) };
+  const docker = Object.values(await hostProcessCpuSeconds()).reduce((a, b) => a + b, 0);
+  return { server: await total(ids.server), nginx: await total(ids.nginx), webapp: await total(ids.webapp), docker, machine: await machineBusySeconds() };
 }
 
 /** Counts the client connections the load tool's calls came over, from nginx's access log. */
@@ -87,8 +90,11 @@ async function measure(scenario: string, variant: string, settings: StackSetting
     const rss = Math.max(...(await Promise.all(ids.server.map(containerRssMb))));
     // The RSS target is about the shipped server settings; scenario 9 changes them on purpose.
     if (settings.serverNodeOptions === undefined) largestServerRss = Math.max(largestServerRss, rss);
-    const cpu = Object.fromEntries((['nginx', 'server', 'webapp'] as const).map((name) => [name, Math.round(((after[name] - before[name]) / elapsed) * 100) / 100]));
-    cpu['load tool'] = Math.round((outcome.loadToolCpu / elapsed) * 100) / 100;
+    const cores = (seconds: number): number => Math.round((seconds / elapsed) * 100) / 100;
+    const cpu: Record<string, number> = Object.fromEntries((['nginx', 'server', 'webapp', 'docker'] as const).map((name) => [name, cores(after[name] - before[name])]));
+    cpu['load tool'] = cores(outcome.loadToolCpu);
+    const attributed = (['nginx', 'server', 'webapp', 'docker'] as const).reduce((sum, name) => sum + (after[name] - before[name]), outcome.loadToolCpu);
+    cpu['rest'] = cores(Math.max(0, after.machine - before.machine - attributed));
     if (options.countConnections) outcome.extra['client connections'] = await clientConnectionsSince(since);
     measured.push({ ...outcome, cpu, rss });
     process.stdout.write(`${outcome.rate}/s `);
@@ -109,10 +115,43 @@ const questions: Record<string, string> = {
   '4. New mTLS clients per second': 'A new connection per call (TLS handshake with client certificate, one RollDie, close), 16 at a time, ECDSA P-256 and RSA-2048 certificates, TLS session resumption off and on; and grpc-js with a new channel per call.',
   '5. Replicas and nginx workers on 2 cores': 'Through nginx, 64 in flight on 2 channels: one or two server replicas, nginx worker_processes 1 or auto (2).',
   '6. End to end at a steady rate': 'GET /api/roll at 200 requests/s (autocannon, 8 connections): browser to web app to nginx to server and back.',
-  '7. The per-RPC log line': 'Through nginx as in 1, with the server logging every RPC at info (shipped) or only failures (LOG_LEVEL=warn).',
+  '7. Logging': 'RollDie through nginx as in 1, and GET /api/roll as in 3: the shipped logging (nginx access log buffered 64 KB / 1 s, services writing 4 KB chunks), every line written at once (EDGE_ACCESS_LOG=unbuffered, LOG_BUFFER_BYTES=0: the logging before this change), every per-call line off (EDGE_ACCESS_LOG=off, LOG_LEVEL=warn), and the shipped logging on Docker\'s local log driver instead of json-file.',
+  '10. Server implementations behind the same nginx': 'Through nginx as in 1: this project\'s server, a bare grpc-js server (RollDie and health only: bench/peers/bare-server.mjs, same image), and a minimal grpc-go server with a log line per call, as the original tutorial\'s (bench/peers/go, built from Debian\'s Go packages).',
+  '11. The shipped rate limit': 'With the per-certificate rate limit at its shipped default instead of off: RollDie through nginx from one client certificate at full speed (32 in flight), and GET /api/roll at full speed (the web app holds one certificate).',
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
 };
+
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
+
+/** The per-certificate rate limit docker-compose.yml ships (EDGE_RATE_LIMIT's default). */
+function shippedRateLimit(): string {
+  const limit = /EDGE_RATE_LIMIT: \$\{EDGE_RATE_LIMIT:-([^}]+)\}/.exec(readFileSync(`${repoRoot}docker-compose.yml`, 'utf8'))?.[1];
+  if (!limit) throw new Error('docker-compose.yml names no default EDGE_RATE_LIMIT');
+  return limit;
+}
+
+/**
+ * Makes `total` RollDie calls through nginx with the shipped logging, every one with the same
+ * request id, then counts the lines nginx's access log and the server's log hold for it (waiting
+ * for the buffers to be written): how many calls have no line.
+ */
+async function linesLost(total: number): Promise<{ nginx: number; server: number }> {
+  await stack.configure(shipped);
+  const requestId = `log-count-${Date.now()}`;
+  const since = new Date(Date.now() - 2000).toISOString();
+  const result = await runGrpcLoad({ target: stack.edgeAddress(), tls: tlsFor(ecdsa), mode: 'shared', concurrency: 32, connections: 2, totalCalls: total, durationMs: 120_000, warmupMs: 0, metadata: { [metadataKeys.requestId]: requestId } });
+  const { calls } = result;
+  const count = async (service: Service, key: string): Promise<number> => (await stack.logsSince(service, since)).split('\n').filter((line) => line.includes(`"${key}":"${requestId}"`)).length;
+  let lines = { nginx: 0, server: 0 };
+  // Buffers are written within a second; give them a few.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    lines = { nginx: await count('nginx', 'request_id'), server: await count('server', 'requestId') };
+    if (lines.nginx >= calls && lines.server >= calls) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  return { nginx: calls - lines.nginx, server: calls - lines.server };
+}
 
 try {
   await stack.configure(shipped);
@@ -123,6 +162,17 @@ try {
   const s1 = '1. The nginx mTLS hop';
   const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
   const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, throughEdge());
+
+  // 10 and 11 run early: they swap the server and turn the rate limit on, and fail fast if they cannot.
+  const s10 = '10. Server implementations behind the same nginx';
+  const projectServer = await measure(s10, "this project's server", shipped, throughEdge());
+  const bareServer = await measure(s10, 'bare grpc-js', { ...shipped, serverPeer: 'bare-grpc-js' }, throughEdge());
+  const goServer = await measure(s10, 'grpc-go', { ...shipped, serverPeer: 'grpc-go' }, throughEdge());
+
+  const s11 = '11. The shipped rate limit';
+  const limited = { ...shipped, rateLimit: shippedRateLimit() };
+  const limitedGrpc = await measure(s11, `RollDie from one certificate, rate limit ${limited.rateLimit}`, limited, throughEdge());
+  const limitedApi = await measure(s11, `/api/roll, rate limit ${limited.rateLimit}`, limited, httpLoad('/api/roll', 16));
 
   const s2 = '2. Connection reuse to the backend';
   await measure(s2, 'upstream keepalive 32 (shipped)', shipped, throughEdge());
@@ -153,9 +203,19 @@ try {
   const s6 = '6. End to end at a steady rate';
   await measure(s6, 'GET /api/roll at 200/s', shipped, httpLoad('/api/roll', 8, 200));
 
-  const s7 = '7. The per-RPC log line';
-  await measure(s7, 'server LOG_LEVEL=info (shipped)', shipped, throughEdge());
-  await measure(s7, 'server LOG_LEVEL=warn', { ...shipped, serverLogLevel: 'warn' }, throughEdge());
+  const s7 = '7. Logging';
+  const everyLineAtOnce: Partial<StackSettings> = { edgeAccessLog: 'unbuffered', logBufferBytes: 0 };
+  const noCallLines: Partial<StackSettings> = { edgeAccessLog: 'off', serverLogLevel: 'warn', webappLogLevel: 'warn' };
+  const loggedRollDie = await measure(s7, 'RollDie, shipped logging', shipped, throughEdge());
+  await measure(s7, 'RollDie, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, throughEdge());
+  const unloggedRollDie = await measure(s7, 'RollDie, per-call logging off', { ...shipped, ...noCallLines }, throughEdge());
+  await measure(s7, "RollDie, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, throughEdge());
+  const loggedApi = await measure(s7, '/api/roll, shipped logging', shipped, httpLoad('/api/roll', 16));
+  await measure(s7, '/api/roll, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, httpLoad('/api/roll', 16));
+  const unloggedApi = await measure(s7, '/api/roll, per-call logging off', { ...shipped, ...noCallLines }, httpLoad('/api/roll', 16));
+  await measure(s7, "/api/roll, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, httpLoad('/api/roll', 16));
+  const lost = await linesLost(20_000);
+  process.stdout.write(`log lines for 20,000 calls: ${JSON.stringify(lost)}\n`);
 
   const s8 = '8. 10,000 calls on one channel';
   const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, throughEdge({ connections: 1, threads: 1, totalCalls: 10_000 }));
@@ -165,12 +225,18 @@ try {
   await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, throughEdge());
 
   const targets: Target[] = [
-    { name: 'through nginx mTLS vs direct h2c (throughput)', value: Math.round((edgeResult.rate / directResult.rate) * 100) / 100, goal: 0.6, atLeast: true, unit: '×' },
+    { name: 'through nginx mTLS vs direct h2c (throughput)', value: ratio(edgeResult.rate, directResult.rate), goal: 0.6, atLeast: true, unit: '×' },
     { name: 'shared channel vs channel per request (requests/s)', value: Math.round((sharedChannel.rate / channelPerRequest.rate) * 10) / 10, goal: 5, atLeast: true, unit: '×' },
     { name: 'shared channel p99 / channel-per-request p99', value: Math.round((sharedChannel.p99 / channelPerRequest.p99) * 100) / 100, goal: 0.2, atLeast: false, unit: '×' },
-    { name: '/api/roll vs hello-world route (requests/s)', value: Math.round((sharedChannel.rate / hello.rate) * 100) / 100, goal: 0.3, atLeast: true, unit: '×' },
+    { name: '/api/roll vs hello-world route (requests/s)', value: ratio(sharedChannel.rate, hello.rate), goal: 0.3, atLeast: true, unit: '×' },
     { name: 'errors in 10,000 calls on one channel (per round)', value: Object.values(tenThousand.errors).reduce((a, b) => a + b, 0), goal: 0, atLeast: false, unit: '' },
-    { name: 'largest server RSS under load (shipped server settings)', value: largestServerRss, goal: 100, atLeast: false, unit: ' MB' },
+    { name: 'largest server RSS under load (shipped server settings)', value: largestServerRss, goal: 120, atLeast: false, unit: ' MB' },
+    { name: 'RollDie through nginx: shipped logging vs per-call logging off', value: ratio(loggedRollDie.rate, unloggedRollDie.rate), goal: 0.85, atLeast: true, unit: '×' },
+    { name: '/api/roll: shipped logging vs per-call logging off', value: ratio(loggedApi.rate, unloggedApi.rate), goal: 0.85, atLeast: true, unit: '×' },
+    { name: 'log lines lost for 20,000 calls (nginx + server)', value: lost.nginx + lost.server, goal: 0, atLeast: false, unit: '' },
+    { name: "this project's server vs bare grpc-js, behind the same nginx", value: ratio(projectServer.rate, bareServer.rate), goal: 0.85, atLeast: true, unit: '×' },
+    { name: "this project's server vs grpc-go, behind the same nginx", value: ratio(projectServer.rate, goServer.rate), goal: 0.6, atLeast: true, unit: '×' },
+    { name: 'RESOURCE_EXHAUSTED or 503s at full speed with the shipped rate limit', value: (limitedGrpc.errors['RESOURCE_EXHAUSTED'] ?? 0) + (limitedApi.errors['non-2xx'] ?? 0), goal: 0, atLeast: false, unit: '' },
   ];
 
   const [server] = await stack.containers('server');
