@@ -4,7 +4,7 @@
 // and prints the functions that took the most self time. PROFILE_SECONDS sets the load's length.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './bench-stack.ts';
@@ -64,8 +64,10 @@ if (import.meta.main) {
   const main = process.env['PROFILE_SERVER'] ?? join(repoRoot, 'server/dist/main.js');
   const server = spawn(process.execPath, ['--max-semi-space-size=4', ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), main], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(port + 1), LOG_LEVEL: process.env['PROFILE_LOG_LEVEL'] ?? 'info' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    // Its log lines go to a pipe that is read and dropped, as a container runtime reads them.
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  server.stdout?.resume();
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const load = { target: `127.0.0.1:${port}`, mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(pki('ecdsa')) } as const;
   await runGrpcLoad({ ...load, durationMs: 2000, warmupMs: 0 });
@@ -74,15 +76,23 @@ if (import.meta.main) {
   const cpuSeconds = processCpuSeconds(server.pid as number) - cpuBefore;
   server.kill('SIGTERM');
   await once(server, 'exit');
-  process.stdout.write(`${result.callsPerSecond} calls/s over ${seconds} s (direct h2c, 32 in flight, after a 2 s warm-up), errors ${JSON.stringify(result.errors)}\n`);
-  process.stdout.write(`server CPU: ${Math.round((cpuSeconds / result.calls) * 1e6)} µs per call (${cpuSeconds.toFixed(2)} s for ${result.calls} calls)${profiling ? '' : ', not profiled'}\n`);
+  const lines: string[] = [];
+  const say = (line: string): void => void (lines.push(line), process.stdout.write(`${line}\n`));
+  say(`${result.callsPerSecond} calls/s over ${seconds} s (direct h2c, 32 in flight, after a 2 s warm-up), errors ${JSON.stringify(result.errors)}`);
+  say(`server CPU: ${Math.round((cpuSeconds / result.calls) * 1e6)} µs per call (${cpuSeconds.toFixed(2)} s for ${result.calls} calls)${profiling ? ', under the profiler' : ', not profiled'}`);
   if (!profiling) process.exit(0);
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written in ${dir}`);
   const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { nodes: ProfileNode[] };
-  process.stdout.write(`profile: ${join(dir, file)}\n`);
-  process.stdout.write('\nself time by area:\n');
-  for (const { area, percent } of selfTimeByArea(profile)) process.stdout.write(`${String(percent).padStart(5)} %  ${area}\n`);
-  process.stdout.write('\ntop functions by self time:\n');
-  for (const { frame, percent } of topFrames(profile, 25)) process.stdout.write(`${String(percent).padStart(5)} %  ${frame}\n`);
+  say(`profile: ${join(dir, file)} (open it in Chrome DevTools)`);
+  say('');
+  say('self time by area (share of all samples; "(idle)" is time the server waited for calls):');
+  for (const { area, percent } of selfTimeByArea(profile)) say(`${String(percent).padStart(5)} %  ${area}`);
+  say('');
+  say('top functions by self time:');
+  for (const { frame, percent } of topFrames(profile, 25)) say(`${String(percent).padStart(5)} %  ${frame}`);
+  const report = `${repoRoot}bench/results/${new Date().toISOString().slice(0, 10)}-profile.txt`;
+  mkdirSync(`${repoRoot}bench/results`, { recursive: true });
+  writeFileSync(report, `make profile, ${new Date().toISOString()}\n\n${lines.join('\n')}\n`);
+  process.stdout.write(`\nwritten to ${report.slice(repoRoot.length)}\n`);
 }
