@@ -105,12 +105,16 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   it('forged identity metadata is replaced by nginx: the server sees the real certificate', async () => {
     // mallory claims to be alice in every header the edge forwards; the policy would let alice in.
     const alicePem = readFileSync(join(pki, 'clients', 'alice.pem'), 'utf8');
-    const forged = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': 'CN=alice,O=Dice Stack', 'x-ssl-client-cert': encodeURIComponent(alicePem), 'x-ssl-client-sha1': 'forged' };
+    const forged = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': 'CN=alice,O=Dice Stack', 'x-ssl-client-cert': encodeURIComponent(alicePem), 'x-ssl-client-sha1': 'forged', 'x-request-id': 'forged-identity' };
     await expectStatus({ ...as('mallory'), metadata: forged }, 'PERMISSION_DENIED', /^client "mallory" may not call/);
-    const serverLog = await containerLogs(stack.container('server').getId());
-    const refused = serverLog.split('\n').filter((line) => line.includes('"code":"PERMISSION_DENIED"')).map((line) => JSON.parse(line) as { client?: { commonName: string; subject: string } });
-    assert.ok(refused.length >= 2, 'the server logged the refused calls');
+    // The server writes its log a chunk at a time, within a second: wait for both clients' lines.
+    const refused = await waitFor('the server to log both refused calls', 10_000, async () => {
+      const serverLog = await containerLogs(stack.container('server').getId());
+      const found = serverLog.split('\n').filter((line) => line.includes('"requestId":"forged-identity"')).map((line) => JSON.parse(line) as { code: string; client?: { commonName: string; subject: string } });
+      return found.length >= 2 ? found : undefined;
+    });
     for (const line of refused) {
+      assert.equal(line.code, 'PERMISSION_DENIED');
       assert.equal(line.client?.commonName, 'mallory');
       assert.equal(line.client?.subject, 'CN=mallory,O=Dice Stack');
     }

@@ -195,7 +195,8 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed; reloading nginx/);
     assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
     assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0', 'the web app was not restarted');
-    assert.match(await containerLogs(webapp), /client certificate reloaded/);
+    // The web app writes its log a chunk at a time, within a second.
+    await waitFor('the web app to log the reload', 10_000, async () => ((await containerLogs(webapp)).includes('client certificate reloaded') ? true : undefined));
   });
 
   it('answers the kubelet gRPC health check (Check, service "") SERVING when ready and NOT_SERVING while draining', async () => {
@@ -210,6 +211,7 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
       return result?.includes('NOT_SERVING') ? result : undefined;
     });
     assert.match(draining, /server not healthy \(NOT_SERVING\)/);
-    assert.match(await containerLogs(server.getId()), /"drainDelayMs":3000,"msg":"shutting down: health NOT_SERVING, draining calls"/);
+    // The server writes its log a chunk at a time, within a second.
+    await waitFor('the server to log its drain', 10_000, async () => (/"drainDelayMs":3000,"msg":"shutting down: health NOT_SERVING, draining calls"/.test(await containerLogs(server.getId())) ? true : undefined));
   });
 });

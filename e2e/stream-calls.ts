@@ -41,8 +41,8 @@ function follow<T>(call: grpc.ClientReadableStream<T> | grpc.ClientDuplexStream<
 }
 
 /** A RollDice stream; `replica` resolves when the response headers name the replica answering. */
-export function rollDice(client: DiceServiceClient, request: RollDiceRequest, options: grpc.CallOptions = {}): { ended: Promise<StreamEnd<number>>; replica: Promise<string | undefined>; cancel(): void } {
-  const call = client.RollDice(request, options);
+export function rollDice(client: DiceServiceClient, request: RollDiceRequest, options: grpc.CallOptions = {}, metadata = new grpc.Metadata()): { ended: Promise<StreamEnd<number>>; replica: Promise<string | undefined>; cancel(): void } {
+  const call = client.RollDice(request, metadata, options);
   const { ended, replica } = follow<RollDieResponse__Output>(call, Date.now());
   return { ended: ended.then((end) => ({ ...end, messages: end.messages.map(({ value }) => value) })), replica, cancel: () => call.cancel() };
 }

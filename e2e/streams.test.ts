@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { serviceNames, type DiceServiceClient } from '@dice/proto';
+import { Metadata } from '@grpc/grpc-js';
+import { metadataKeys, serviceNames, type DiceServiceClient } from '@dice/proto';
 import { containerLogs, docker, waitFor } from './docker.ts';
 import { edgeClient, type ClientIdentity } from './edge-client.ts';
 import { askReflection } from './reflection-client.ts';
@@ -124,17 +125,20 @@ describe('streams, deadlines and reflection through the edge', { timeout: 20 * 6
   });
 
   it("ends a stream at the caller's 1 s deadline, carried through nginx: the server logs the call as DEADLINE_EXCEEDED and stops sending", async () => {
-    const end = await rollDice(client, { count: 100, intervalMs: 100 }, { deadline: Date.now() + 1000 }).ended;
+    const metadata = new Metadata();
+    metadata.set(metadataKeys.requestId, `deadline-${Date.now()}`);
+    const end = await rollDice(client, { count: 100, intervalMs: 100 }, { deadline: Date.now() + 1000 }, metadata).ended;
     assert.equal(end.code, 'DEADLINE_EXCEEDED');
     assert.ok(end.tookMs >= 950 && end.tookMs < 1500, `ended after ${end.tookMs} ms`);
     const line = await waitFor('the server log line of the call', 5000, async () => {
       const logs = (await Promise.all((await stack.containers('server')).map(containerLogs))).join('\n');
       const found = logs
         .split('\n')
-        .filter((text) => text.startsWith('{') && text.includes('"method":"/api.DiceService/RollDice"') && text.includes('"code":"DEADLINE_EXCEEDED"'))
-        .map((text) => JSON.parse(text) as { messagesSent: number; durationMs: number });
+        .filter((text) => text.startsWith('{') && text.includes(`"requestId":"${String(metadata.get(metadataKeys.requestId)[0])}"`))
+        .map((text) => JSON.parse(text) as { code: string; messagesSent: number; durationMs: number });
       return found.at(-1);
     });
+    assert.equal(line.code, 'DEADLINE_EXCEEDED');
     assert.ok(line.durationMs >= 900 && line.durationMs < 1200, `the server's call lasted ${line.durationMs} ms: it had the deadline`);
     assert.ok(line.messagesSent >= end.messages.length && line.messagesSent <= end.messages.length + 1, `the server sent ${line.messagesSent}, the client got ${end.messages.length}: sending stopped`);
   });

@@ -35,14 +35,14 @@ describe('renderMarkdown', () => {
       results: [result('a', 1000), result('b', 600)],
       targets: [
         { name: 'ratio', value: 0.6, goal: 0.6, atLeast: true, unit: '×' },
-        { name: 'rss', value: 120, goal: 100, atLeast: false, unit: ' MB' },
+        { name: 'rss', value: 120, goal: 100, atLeast: false, unit: ' MB', limitedBy: 'the V8 heap' },
       ],
     });
     assert.match(markdown, /^## 1\. hop$/m);
     assert.match(markdown, /^\| a \| 1000 \| 1\.50 \| 2 \| 3\.25 \| 0 \| 0\.50 \/ 1 \/ 0 \/ 0\.75 \/ 0\.25 \/ 0\.10 \| 80\.2 \| resumed 10 \| 1000 \|$/m);
     assert.match(markdown, /^\| b \| 600 \|.*\| UNAVAILABLE 2 \|/m);
     assert.match(markdown, /^\| ratio \| 0\.60× \| ≥ 0\.60× \| met \|$/m);
-    assert.match(markdown, /^\| rss \| 120 MB \| ≤ 100 MB \| \*\*missed\*\* \|$/m);
+    assert.match(markdown, /^\| rss \| 120 MB \| ≤ 100 MB \| \*\*missed\*\*: the V8 heap \|$/m);
     assert.equal(targetMet({ name: 'x', value: 5, goal: 4, atLeast: false, unit: '' }), false);
   });
 });

@@ -33,6 +33,8 @@ export interface Target {
   /** true when a higher value is better */
   atLeast: boolean;
   unit: string;
+  /** What limits the measured value: shown when the target is missed. */
+  limitedBy?: string;
 }
 
 export const targetMet = (target: Target): boolean => (target.atLeast ? target.value >= target.goal : target.value <= target.goal);
@@ -76,7 +78,8 @@ export function renderMarkdown(input: ReportInput): string {
   }
   lines.push('', '## Targets', '', '| target | measured | goal | |', '|---|---:|---:|---|');
   for (const target of input.targets) {
-    lines.push(`| ${target.name} | ${fmt(target.value)}${target.unit} | ${target.atLeast ? '≥' : '≤'} ${fmt(target.goal)}${target.unit} | ${targetMet(target) ? 'met' : '**missed**'} |`);
+    const verdict = targetMet(target) ? 'met' : `**missed**${target.limitedBy ? `: ${target.limitedBy}` : ''}`;
+    lines.push(`| ${target.name} | ${fmt(target.value)}${target.unit} | ${target.atLeast ? '≥' : '≤'} ${fmt(target.goal)}${target.unit} | ${verdict} |`);
   }
   return `${lines.join('\n')}\n`;
 }
