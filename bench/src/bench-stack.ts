@@ -168,13 +168,18 @@ export async function hostProcessCpuSeconds(): Promise<Record<HostProcess, numbe
       // comm is cut at 15 characters: containerd-shim-runc-v2 reads as containerd-shim.
       const known = hostProcesses.find((candidate) => name === candidate || (candidate === 'containerd-shim' && name.startsWith('containerd-shim')));
       if (!known) continue;
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      totals[known] += (Number(fields[11]) + Number(fields[12])) / 100;
+      totals[known] += cpuSecondsFromStat(stat);
     } catch {
       // the process ended while we looked
     }
   }
   return totals;
+}
+
+/** utime + stime of a process, from the text of its /proc/<pid>/stat (after the command name, which may hold spaces). */
+export function cpuSecondsFromStat(stat: string): number {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** CPU seconds the whole machine has been busy (every core, every process and the kernel), from /proc/stat. */

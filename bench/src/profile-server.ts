@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './bench-stack.ts';
+import { cpuSecondsFromStat, repoRoot } from './bench-stack.ts';
 import { edgeIdentityMetadata, pki } from './bench-pki.ts';
 import { runGrpcLoad } from './grpc-load.ts';
 
@@ -33,11 +33,8 @@ export function topFrames(profile: { nodes: ProfileNode[] }, count: number): { f
     .slice(0, count);
 }
 
-/** utime + stime of a process, from /proc (Linux). */
-function processCpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+/** utime + stime of a process so far, from /proc (Linux). */
+const processCpuSeconds = (pid: number): number => cpuSecondsFromStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
 /** Self time by area (a package, Node's http2, the server's own code, GC, idle), as a share of all samples. */
 export function selfTimeByArea(profile: { nodes: ProfileNode[] }): { area: string; percent: number }[] {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { status, type ServerErrorResponse } from '@grpc/grpc-js';
-import type { DiceServiceHandlers } from '@dice/proto';
+import type { DiceServiceHandlers, RollRequest__Output } from '@dice/proto';
 import type { Logger } from 'pino';
 import { rollDiceProblem, rollRequestProblem } from './roll-requests.ts';
 
@@ -63,7 +63,7 @@ export function createDiceHandlers(logger: Logger, roll: Roll = rollFairDie): Di
         failed = true;
         call.emit('error', error);
       };
-      call.on('data', (request: Parameters<typeof rollRequestProblem>[0]) => {
+      call.on('data', (request: RollRequest__Output) => {
         const problem = rollRequestProblem(request);
         if (problem !== undefined) return fail(invalidArgument(problem));
         answered = answered.then(async () => {

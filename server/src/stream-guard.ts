@@ -30,8 +30,6 @@ export interface StreamGuard {
   track(path: string, end: (status: EndStatus) => void): TrackedStream;
   /** Ends the open streams whose method path `which` selects (all by default); returns how many. */
   endStreams(end: EndStatus, which?: (path: string) => boolean): number;
-  /** How many streams are open. */
-  openStreams(): number;
   /** Stops the idle and age checks (the server is gone). */
   stop(): void;
 }
@@ -91,7 +89,6 @@ export function createStreamGuard({ idleMs, maxAgeMs }: StreamGuardOptions): Str
       for (const stream of chosen) stream.end(end);
       return chosen.length;
     },
-    openStreams: () => open.size,
     stop: () => clearInterval(timer),
   };
 }

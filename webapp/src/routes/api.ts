@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DiceRoller, RollResult } from '../dice-channel.ts';
-import { httpAnswerFor } from '../http-answers.ts';
 import { rollDiceQuery, rollResponses } from '../schemas.ts';
 import { rollEvents } from '../server-sent-events.ts';
 
@@ -28,7 +27,7 @@ export default async function apiRoutes(app: FastifyInstance, { dice }: { dice: 
     // Wait for the first die, so a service that is down is answered with a status code, not a stream.
     const first = await rolls.next();
     reply.headers({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
-    const events = rollEvents(first, rolls, (error, rolled) => request.log.warn({ grpcCode: httpAnswerFor(error).grpcCode, details: error.message, rolled }, 'RollDice failed part-way'));
+    const events = rollEvents(first, rolls, (error, rolled) => request.log.warn({ grpcCode: error.codeName, details: error.message, rolled }, 'RollDice failed part-way'));
     return reply.send(Readable.from(events));
   });
 }
