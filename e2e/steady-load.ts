@@ -15,6 +15,8 @@ export interface LoadReport {
   failures: string[];
   /** Calls per answering replica (x-dice-replica). */
   byReplica: Record<string, number>;
+  /** How long calls took as the caller saw them, retries included (steady loads only). */
+  latencyMs?: { p50: number; p99: number; max: number };
 }
 
 export interface SteadyLoad {
@@ -40,9 +42,11 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
   const loadId = `load-${randomBytes(3).toString('hex')}`;
   const report: LoadReport = { loadId, total: 0, byCode: {}, failures: [], byReplica: {} };
   const inFlight = new Set<Promise<void>>();
+  const durations: number[] = [];
 
   const callOnce = (): void => {
     report.total++;
+    const startedAt = performance.now();
     let replica = 'unknown';
     // A request id per call (nginx logs it as request_id, the server as requestId), so a failed call
     // can be found in both logs.
@@ -51,6 +55,7 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
     metadata.set(metadataKeys.requestId, requestId);
     const done = new Promise<void>((resolve) => {
       const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error) => {
+        durations.push(performance.now() - startedAt);
         const code = error ? statusName(error.code) : 'OK';
         report.byCode[code] = (report.byCode[code] ?? 0) + 1;
         if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details} [x-request-id ${requestId}]`);
@@ -77,6 +82,9 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
       clearInterval(timer);
       await Promise.all(inFlight);
       client.close();
+      durations.sort((a, b) => a - b);
+      const at = (share: number): number => Math.round(durations[Math.min(durations.length - 1, Math.floor(share * durations.length))] ?? 0);
+      report.latencyMs = { p50: at(0.5), p99: at(0.99), max: at(1) };
       return report;
     },
   };

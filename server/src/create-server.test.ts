@@ -202,6 +202,10 @@ describe('dice server with a failing die', () => {
 });
 
 describe('dice server shutdown', () => {
+  const waitUntil = async (done: () => boolean): Promise<void> => {
+    while (!done()) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+
   function gatedRoll() {
     let release!: () => void;
     let started!: () => void;
@@ -255,6 +259,42 @@ describe('dice server shutdown', () => {
     }
   });
 
+  it('sends each connection a GOAWAY at once and closes it only after no call has run for a second, so nginx can finish reading its last response', async () => {
+    const { logger, lines } = captureLogger();
+    const server = createServer({ logger });
+    const port = await server.listen('127.0.0.1', 0);
+    const peer = await openPeerConnection(port);
+    const lastCallEndedAt = Date.now();
+    const stopped = server.shutdown(5000);
+    await waitUntil(() => peer.events.goawayAt !== undefined);
+    assert.ok((peer.events.goawayAt ?? 0) - lastCallEndedAt < 500, 'the GOAWAY came at once');
+    await stopped;
+    await waitUntil(() => peer.events.closedAt !== undefined);
+    const closedAfter = (peer.events.closedAt ?? 0) - lastCallEndedAt;
+    assert.ok(closedAfter >= 1000 && closedAfter < 2500, `closed ${closedAfter} ms after the last call, not at once nor at the end of the grace`);
+    assert.deepEqual(lines.filter((line) => /grace period/.test(String(line['msg']))), []);
+  });
+
+  it('closes the connection of a call still running once the call ends, within the grace', async () => {
+    const { roll: slowRoll, release, callStarted } = gatedRoll();
+    const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });
+    const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
+    const client = new (loadDiceApi().api.DiceService)(address, grpc.credentials.createInsecure());
+    try {
+      const inFlight = roll(client);
+      await callStarted;
+      const startedAt = Date.now();
+      const stopped = server.shutdown(10_000);
+      setTimeout(release, 300);
+      assert.equal((await inFlight).value, 4, 'the in-flight call completes');
+      await stopped;
+      const took = Date.now() - startedAt;
+      assert.ok(took >= 1300 && took < 3000, `stopped ${took} ms after the start: the call's 300 ms, then the second without calls`);
+    } finally {
+      client.close();
+    }
+  });
+
   it('cancels calls still running after the grace period', async () => {
     const { roll: slowRoll, release, callStarted } = gatedRoll();
     const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });
@@ -271,6 +311,25 @@ describe('dice server shutdown', () => {
     }
   });
 });
+
+/**
+ * A bare HTTP/2 connection, as nginx keeps one to the server: one health Check on it, then it stays
+ * open until the test closes it, and records when it hears a GOAWAY and when the server closes it.
+ */
+async function openPeerConnection(port: number) {
+  const session = connect(`http://127.0.0.1:${port}`);
+  const events: { goawayAt?: number; closedAt?: number } = {};
+  session.on('goaway', () => (events.goawayAt ??= Date.now()));
+  session.on('close', () => (events.closedAt ??= Date.now()));
+  session.on('error', () => undefined);
+  const call = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+  // A length-prefixed empty HealthCheckRequest: service "".
+  call.end(Buffer.alloc(5));
+  call.resume();
+  const [trailers] = (await once(call, 'trailers')) as [Record<string, string>];
+  assert.equal(trailers['grpc-status'], '0');
+  return { session, events };
+}
 
 describe('createServer: connection lifetime', () => {
   it('sends an idle connection a GOAWAY after maxConnectionIdleMs (a kubelet probe connection does not linger)', { timeout: 5000 }, async () => {

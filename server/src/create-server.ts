@@ -11,6 +11,7 @@ import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createCallInterceptor } from './call-interceptor.ts';
 import { createCallRecorder } from './call-record.ts';
 import { createStreamGuard } from './stream-guard.ts';
+import { createConnectionDrain } from './connection-drain.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -18,8 +19,9 @@ export interface DiceServer {
   /**
    * Health goes NOT_SERVING at once. For drainDelayMs the server then goes on taking calls, so the
    * readiness probes that see NOT_SERVING take it out of the endpoints (and nginx's DNS answers)
-   * before it stops listening. Then new calls are refused, in-flight calls may finish, and whatever
-   * is still running graceMs later is cancelled.
+   * before it stops listening. Then new connections are refused and every connection gets a GOAWAY;
+   * in-flight calls may finish, and the connections are closed once no call has run for a moment
+   * (connection-drain.ts says why not at once). Whatever is still running graceMs later is cancelled.
    */
   shutdown(graceMs: number, drainDelayMs?: number): Promise<void>;
 }
@@ -71,6 +73,7 @@ export function createServer({
   health.addToServer(server);
 
   addReflection(server);
+  const connections = createConnectionDrain(server);
 
   let servingStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   const setServing = (serving: boolean): void => {
@@ -85,16 +88,12 @@ export function createServer({
   heartbeat.unref();
 
   return {
-    listen(host, port) {
-      return new Promise((resolve, reject) => {
-        // h2c only: TLS ends at nginx, and the server is reachable only on the private network.
-        server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, boundPort) => {
-          if (error) return reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
-          setServing(true);
-          logger.info({ host, port: boundPort }, 'listening (h2c)');
-          resolve(boundPort);
-        });
-      });
+    async listen(host, port) {
+      // h2c only: TLS ends at nginx, and the server is reachable only on the private network.
+      const boundPort = await connections.listen(host, port);
+      setServing(true);
+      logger.info({ host, port: boundPort }, 'listening (h2c)');
+      return boundPort;
     },
     async shutdown(graceMs, drainDelayMs = 0) {
       setServing(false);
@@ -103,24 +102,28 @@ export function createServer({
       // Health watchers have heard NOT_SERVING; ending their streams now lets them watch another
       // replica instead of holding this one's shutdown for the whole grace.
       streams.endStreams({ code: grpc.status.UNAVAILABLE, details: 'this server replica is shutting down: watch again, another replica will answer' }, (path) => path.startsWith(healthServicePrefix));
-      return new Promise<void>((resolve) => {
-        // Streams still open just before the grace runs out end with a status a client can act on;
-        // forceShutdown would cut them, and nginx would pass that on as a bare RST_STREAM.
-        const endStreams = setTimeout(() => {
-          const ended = streams.endStreams({ code: grpc.status.UNAVAILABLE, details: 'this server replica is shutting down: open the stream again, another replica will answer' });
-          if (ended > 0) logger.warn({ ended }, 'grace period nearly over: ended the streams still open with UNAVAILABLE');
-        }, Math.max(0, graceMs - Math.min(1000, graceMs / 2)));
-        const force = setTimeout(() => {
-          logger.warn({ graceMs }, 'grace period over: cancelling calls still running');
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(endStreams);
-          clearTimeout(force);
-          resolve();
-        });
-      }).finally(() => streams.stop());
+      const deadline = Date.now() + graceMs;
+      // The last second of the grace (half of a short one): streams still open end with a status a
+      // client can act on (forceShutdown would cut them, and nginx would pass that on as a bare
+      // RST_STREAM), then the peers get half of it to close their connections.
+      const lastPart = Math.min(1000, graceMs / 2);
+      const endStreams = setTimeout(() => {
+        const ended = streams.endStreams({ code: grpc.status.UNAVAILABLE, details: 'this server replica is shutting down: open the stream again, another replica will answer' });
+        if (ended > 0) logger.warn({ ended }, 'grace period nearly over: ended the streams still open with UNAVAILABLE');
+      }, graceMs - lastPart);
+      try {
+        await connections.drain(deadline - lastPart / 2);
+        // What is left: idle connections closed at once, a call still running once it ends.
+        server.tryShutdown(() => undefined);
+        const left = await connections.closed(deadline);
+        if (left > 0) logger.warn({ graceMs, connections: left }, 'grace period over: cancelling calls still running');
+      } finally {
+        clearTimeout(endStreams);
+        // Cuts what is left, and releases grpc-js's own state either way.
+        server.forceShutdown();
+        streams.stop();
+        connections.stop();
+      }
     },
   };
 }
