@@ -1,14 +1,16 @@
-// make soak: the zero-failed-calls promise, repeated until a rare failure would show. A stack of its
-// own (two server replicas, a throwaway PKI) runs a steady RollDie load through nginx with a client
-// certificate while each scenario runs, at SOAK_RATES calls/s (default 300 and 1000):
-//   20 restarts of one replica of two (alternating), a rolling replacement of every replica, 20 nginx
-//   reloads, 5 certificate rotations, and a SIGKILL of one replica (the one scenario allowed to fail
-//   calls: it is measured with the client's retry policy on and off).
+// make soak: the zero-failed-calls promise, repeated until a rare failure would show.
 // First, on a stack of its own, why the server's drain never closes a connection at once
 // (server/src/connection-drain.ts): the same nginx in front of e2e/peers/closing-upstream.mjs.
-// Traffic goes only to the stacks' loopback ports. Prints calls by final status per scenario with
-// nginx's error-log lines, and exits 1 when any scenario but SIGKILL (and the closing upstream's
-// at-once case, the behaviour the drain avoids) failed a call.
+// Then a stack of its own (two server replicas, a throwaway PKI) runs a steady RollDie load through
+// nginx with a client certificate while each scenario runs, at SOAK_RATES calls/s (default 300 and
+// 500, about the most a 2-core machine holds through a disruption; the baseline's latency shows
+// where a machine's limit is): 15 s with nothing operated (the baseline), 20 restarts of one
+// replica of two (alternating), a rolling replacement of every replica, 20 nginx reloads, 5
+// certificate rotations, and a SIGKILL of one replica (the one scenario allowed to fail calls: it
+// is measured with the client's retry policy on and off).
+// Traffic goes only to the stacks' loopback ports. Prints calls by final status per scenario, with
+// what nginx answered and logged and the evidence of each failed call, and exits 1 when any scenario
+// but SIGKILL (and the closing upstream's at-once case, the behaviour the drain avoids) failed a call.
 // SOAK_RESTARTS, SOAK_RELOADS, SOAK_ROTATIONS, SOAK_UPSTREAM_CALLS shorten or lengthen the runs.
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,13 +32,13 @@ const wholeNumber = (name: string, text: string): number => {
   return value;
 };
 const count = (name: string, fallback: number): number => wholeNumber(name, process.env[name] ?? String(fallback));
-const rates = (process.env['SOAK_RATES'] ?? '300,1000').split(',').map((rate) => wholeNumber('SOAK_RATES', rate.trim()));
+const rates = (process.env['SOAK_RATES'] ?? '300,500').split(',').map((rate) => wholeNumber('SOAK_RATES', rate.trim()));
 const restarts = count('SOAK_RESTARTS', 20);
 const reloads = count('SOAK_RELOADS', 20);
 const rotations = count('SOAK_ROTATIONS', 5);
 const upstreamCalls = count('SOAK_UPSTREAM_CALLS', 1000);
-// SOAK_ONLY=upstream-close,restarts,rolling,reloads,rotations,sigkill runs a subset (all by default).
-const only = new Set((process.env['SOAK_ONLY'] ?? 'upstream-close,restarts,rolling,reloads,rotations,sigkill').split(','));
+// SOAK_ONLY=upstream-close,baseline,restarts,rolling,reloads,rotations,sigkill runs a subset (all by default).
+const only = new Set((process.env['SOAK_ONLY'] ?? 'upstream-close,baseline,restarts,rolling,reloads,rotations,sigkill').split(','));
 
 interface ScenarioResult {
   scenario: string;
@@ -75,6 +77,9 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
   }
   const calls: Record<string, number> = {};
   const lines: Record<string, string> = {};
+  // How trouble began: nginx's first upstream errors, in order, with the peer each was about.
+  const firstErrors = stderr.split('\n').filter((line) => /\[(warn|error)\]/.test(line) && /upstream/.test(line)).slice(0, 8);
+  if (firstErrors.length) lines['nginx first upstream errors'] = `\n       ${firstErrors.map((line) => line.replace(/, client: .*?(, upstream: "[^"]*")?, host.*$/, '$1')).join('\n       ')}`;
   const failedConnections = new Set<number>();
   for (const line of stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -239,6 +244,9 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
     await started.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=2', 'server');
     const load = { address: started.edgeAddress, identity };
     for (const rate of rates) {
+      // What the machine does at this rate with nothing going on: if latency is already high, the
+      // rate is past what it holds, and a disruption will pile calls up past their deadlines.
+      if (only.has('baseline')) results.push(await scenario(started, 'steady load for 15 s, nothing operated', rate, load, () => sleep(15_000)));
       if (only.has('restarts')) results.push(await scenario(started, `${restarts} restarts of one replica of two, alternating`, rate, load, () => restartAlternating(started, load)));
       if (only.has('rolling')) results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
       if (only.has('reloads')) results.push(await scenario(started, `${reloads} nginx reloads`, rate, load, () => reloadNginx(started)));

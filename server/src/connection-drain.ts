@@ -58,16 +58,25 @@ export function createConnectionDrain(server: Server, { lingerMs = 1000 } = {}):
     // the GOAWAY is refused unprocessed (nginx answers it UNAVAILABLE, and clients retry that).
     if (!session.closed && !session.destroyed) session.goaway();
   };
+  // Whether a session is on one of this server's connections, decided at its first stream.
+  const ours = new WeakMap<Http2Session, boolean>();
   const onStreamCreated = (message: unknown): void => {
     const { stream } = message as { stream: ServerHttp2Stream };
     const session = stream.session;
-    if (!session || !sockets.has(peer(session.socket))) return;
+    if (!session) return;
+    let isOurs = ours.get(session);
+    if (isOurs === undefined) {
+      isOurs = sockets.has(peer(session.socket));
+      ours.set(session, isOurs);
+      if (isOurs) {
+        sessions.add(session);
+        session.once('close', () => sessions.delete(session));
+        if (draining) goAway(session);
+      }
+    }
+    if (!isOurs) return;
     streams.add(stream);
     openStreams++;
-    if (sessions.has(session)) return;
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    if (draining) goAway(session);
   };
   const onStreamClosed = (message: unknown): void => {
     if (!streams.has((message as { stream: ServerHttp2Stream }).stream)) return;
