@@ -259,7 +259,7 @@ describe('dice server shutdown', () => {
     }
   });
 
-  it('sends each connection a GOAWAY at once and closes it only after no call has run for a second, so nginx can finish reading its last response', async () => {
+  it('sends each connection a GOAWAY at once and closes it only after no call has run for a second, so nginx can finish reading its last response', { timeout: 15_000 }, async () => {
     const { logger, lines } = captureLogger();
     const server = createServer({ logger });
     const port = await server.listen('127.0.0.1', 0);
@@ -275,7 +275,7 @@ describe('dice server shutdown', () => {
     assert.deepEqual(lines.filter((line) => /grace period/.test(String(line['msg']))), []);
   });
 
-  it('closes the connection of a call still running once the call ends, within the grace', async () => {
+  it('closes the connection of a call still running once the call ends, within the grace', { timeout: 15_000 }, async () => {
     const { roll: slowRoll, release, callStarted } = gatedRoll();
     const server = createServer({ logger: pino({ level: 'silent' }), roll: slowRoll });
     const address = `127.0.0.1:${await server.listen('127.0.0.1', 0)}`;
