@@ -2,6 +2,7 @@ import { channel } from 'node:diagnostics_channel';
 import type { Http2Session, ServerHttp2Stream } from 'node:http2';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 
 /**
  * The server's listening socket and its connections, drained so that no connection is closed
@@ -41,7 +42,7 @@ export interface ConnectionDrain {
 const streamCreated = channel('http2.server.stream.created');
 const streamClosed = channel('http2.server.stream.close');
 
-export function createConnectionDrain(server: Server, { lingerMs = 1000 } = {}): ConnectionDrain {
+export function createConnectionDrain(server: Server, logger: Logger, { lingerMs = 1000 } = {}): ConnectionDrain {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   // Keyed by the peer's address and port: a session's socket is a proxy, not the accepted socket.
   const sockets = new Map<string, Socket>();
@@ -117,8 +118,12 @@ export function createConnectionDrain(server: Server, { lingerMs = 1000 } = {}):
   return {
     listen(host, port) {
       return new Promise((resolve, reject) => {
-        listener.once('error', (error) => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`)));
+        const refused = (error: Error): void => reject(new Error(`cannot listen on ${host}:${port}: ${error.message}`));
+        listener.once('error', refused);
         listener.listen({ host, port }, () => {
+          listener.off('error', refused);
+          // A failed accept (out of file descriptors) costs that connection, not the server.
+          listener.on('error', (error) => logger.error({ err: error }, 'could not accept a connection'));
           const address = listener.address();
           resolve(typeof address === 'object' && address ? address.port : port);
         });
@@ -131,7 +136,8 @@ export function createConnectionDrain(server: Server, { lingerMs = 1000 } = {}):
       return until(
         deadline,
         () => openStreams === 0 && Date.now() - lastCallEndedAt >= lingerMs,
-        () => lastCallEndedAt + lingerMs,
+        // While a call runs, its end is the next moment to look (`changed`); then the linger's end.
+        () => (openStreams > 0 ? deadline : lastCallEndedAt + lingerMs),
       );
     },
     async closed(deadline) {

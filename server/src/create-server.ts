@@ -73,7 +73,7 @@ export function createServer({
   health.addToServer(server);
 
   addReflection(server);
-  const connections = createConnectionDrain(server);
+  const connections = createConnectionDrain(server, logger);
 
   let servingStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   const setServing = (serving: boolean): void => {
