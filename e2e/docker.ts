@@ -47,3 +47,13 @@ export async function waitFor<T>(description: string, timeoutMs: number, check: 
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
 }
+
+/**
+ * Waits until a container's log has a line matching `pattern`. The services write their logs a
+ * chunk at a time, within a second, and nginx its access log likewise: a line may come a moment
+ * after what caused it.
+ */
+export async function waitForLog(description: string, id: string, pattern: string | RegExp, timeoutMs = 10_000): Promise<void> {
+  const matches = (text: string): boolean => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+  await waitFor(description, timeoutMs, async () => (matches(await containerLogs(id)) ? true : undefined));
+}

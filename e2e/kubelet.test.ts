@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { containerLogs, docker, inspect, waitFor, waitForLog } from './docker.ts';
 import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
 import { probeWithGrpcJs } from './grpc-probe.ts';
 import { underSteadyLoad, type LoadReport } from './steady-load.ts';
@@ -148,7 +148,7 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     pki(spare, 'make-certs.sh');
     // The new certificate is from another CA and does not match the key: nginx -t refuses the pair.
     edgeSecret.write({ ...edgeFiles(), 'server.pem': join(spare, 'server.pem') });
-    await waitFor('the watcher to report the rejected pair', 15_000, async () => ((await containerLogs(nginx)).includes('nginx rejects them') ? true : undefined));
+    await waitForLog('the watcher to report the rejected pair', nginx, 'nginx rejects them', 15_000);
     assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed but nginx rejects them, so it keeps serving the ones it has: .*(key values mismatch|SSL_CTX_use_PrivateKey)/);
     assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), serving, 'nginx still serves the certificate it had');
     const [call] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
@@ -183,7 +183,7 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
         edgeSecret.write(edgeFiles());
         webappSecret.write(webappFiles());
         await waitFor('nginx to serve the new server certificate', 20_000, async () => ((await edgeCertificateSha256(stack.edgeAddress, identity.ca)) === newServer ? true : undefined));
-        await waitFor("the web app's calls to arrive with its new client certificate", 20_000, async () => ((await containerLogs(stack.container('server').getId())).includes(`"sha256":"${newClient}"`) ? true : undefined));
+        await waitForLog("the web app's calls to arrive with its new client certificate", stack.container('server').getId(), `"sha256":"${newClient}"`, 20_000);
         await sleep(1000);
       } finally {
         rolling = false;
@@ -195,8 +195,7 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed; reloading nginx/);
     assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
     assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0', 'the web app was not restarted');
-    // The web app writes its log a chunk at a time, within a second.
-    await waitFor('the web app to log the reload', 10_000, async () => ((await containerLogs(webapp)).includes('client certificate reloaded') ? true : undefined));
+    await waitForLog('the web app to log the reload', webapp, 'client certificate reloaded');
   });
 
   it('answers the kubelet gRPC health check (Check, service "") SERVING when ready and NOT_SERVING while draining', async () => {
@@ -211,7 +210,6 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
       return result?.includes('NOT_SERVING') ? result : undefined;
     });
     assert.match(draining, /server not healthy \(NOT_SERVING\)/);
-    // The server writes its log a chunk at a time, within a second.
-    await waitFor('the server to log its drain', 10_000, async () => (/"drainDelayMs":3000,"msg":"shutting down: health NOT_SERVING, draining calls"/.test(await containerLogs(server.getId())) ? true : undefined));
+    await waitForLog('the server to log its drain', server.getId(), /"drainDelayMs":3000,"msg":"shutting down: health NOT_SERVING, draining calls"/);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { containerLogs, docker, inspect, waitFor } from './docker.ts';
+import { containerLogs, docker, inspect, waitFor, waitForLog } from './docker.ts';
 import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
 import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
 import { repoRoot, startStack, type Stack } from './stack.ts';
@@ -175,8 +175,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
     assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report));
     assert.ok(webappCalls > 20, `only ${webappCalls} web app calls were made`);
     assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
-    // The web app writes its log a chunk at a time, within a second.
-    await waitFor('the web app to log the reload', 10_000, async () => ((await containerLogs(stack.container('webapp').getId())).includes('client certificate reloaded') ? true : undefined));
+    await waitForLog('the web app to log the reload', stack.container('webapp').getId(), 'client certificate reloaded');
     assert.equal(await inspect(stack.container('webapp').getId(), '{{.RestartCount}}'), '0', 'the web app was not restarted');
   });
 });

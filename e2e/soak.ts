@@ -101,17 +101,19 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
     const logs = new Map(replacedReplicaLogs);
     for (const id of await stack.containers('server')) logs.set(id, (await execFileAsync('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 })).stdout);
     for (const [id, serverLog] of logs) {
-      // Calls by nginx's upstream connection (the server's peer address), in order: which call on
-      // its connection a failed call was (the first call on a new connection is special to nginx).
+      // Each line read once: its request id and peer (nginx's upstream connection, as the server
+      // saw it), so a failed call can say which call on its connection it was (the first call on a
+      // new connection is special to nginx).
+      const entries = serverLog.split('\n').map((line) => ({ line, requestId: /"requestId":"([^"]+)"/.exec(line)?.[1], peer: /"peer":"([^"]+)"/.exec(line)?.[1] }));
       const callsByPeer = new Map<string, string[]>();
-      for (const line of serverLog.split('\n')) {
-        const requestId = /"requestId":"([^"]+)"/.exec(line)?.[1];
-        const peer = /"peer":"([^"]+)"/.exec(line)?.[1];
-        if (requestId && peer) callsByPeer.set(peer, [...(callsByPeer.get(peer) ?? []), requestId]);
+      for (const { requestId, peer } of entries) {
+        if (!requestId || !peer) continue;
+        const onPeer = callsByPeer.get(peer);
+        if (onPeer) onPeer.push(requestId);
+        else callsByPeer.set(peer, [requestId]);
       }
-      for (const line of serverLog.split('\n')) {
-        const requestId = /"requestId":"([^"]+)"/.exec(line)?.[1];
-        const onPeer = callsByPeer.get(/"peer":"([^"]+)"/.exec(line)?.[1] ?? '') ?? [];
+      for (const { line, requestId, peer } of entries) {
+        const onPeer = callsByPeer.get(peer ?? '') ?? [];
         if (requestId && failedIds.has(requestId)) lines[requestId] = `${lines[requestId] ?? ''}\n       server ${id.slice(0, 12)} (call ${onPeer.indexOf(requestId) + 1} of ${onPeer.length} on its connection): ${line}`;
         else if (/shutting down|grace period|stopped|listening/.test(line)) lines[`server ${id.slice(0, 12)}`] = `${lines[`server ${id.slice(0, 12)}`] ?? ''}\n       ${line}`;
       }
@@ -295,7 +297,7 @@ async function main(): Promise<void> {
   for (const { scenario: name, rate, report, edge } of results) {
     const edgeUnavailable = Object.entries(edge.calls).filter(([key]) => key.endsWith('grpc 14')).reduce((sum, [, n]) => sum + n, 0);
     const latency = report.latencyMs ? `${report.latencyMs.p50} / ${report.latencyMs.p99} / ${report.latencyMs.max}` : '';
-    console.log(`| ${name} | ${rate || "-"} | ${report.total} | ${report.total - (report.byCode['OK'] ?? 0)} | ${Object.entries(report.byCode).map(([code, n]) => `${code} ${n}`).join(', ')} | ${edgeUnavailable} | ${latency} |`);
+    console.log(`| ${name} | ${rate || '-'} | ${report.total} | ${report.total - (report.byCode['OK'] ?? 0)} | ${Object.entries(report.byCode).map(([code, n]) => `${code} ${n}`).join(', ')} | ${edgeUnavailable} | ${latency} |`);
   }
   const failing = results.filter((result) => !result.failuresExpected && result.report.total !== (result.report.byCode['OK'] ?? 0));
   if (failing.length) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import * as hdr from 'hdr-histogram-js';
 import { metadataKeys, statusName } from '@dice/proto';
 import { edgeClient, type ClientIdentity } from './edge-client.ts';
 
@@ -42,7 +43,8 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
   const loadId = `load-${randomBytes(3).toString('hex')}`;
   const report: LoadReport = { loadId, total: 0, byCode: {}, failures: [], byReplica: {} };
   const inFlight = new Set<Promise<void>>();
-  const durations: number[] = [];
+  // Microseconds, as make bench records them: fixed memory however long the load runs.
+  const durations = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
 
   const callOnce = (): void => {
     report.total++;
@@ -55,7 +57,7 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
     metadata.set(metadataKeys.requestId, requestId);
     const done = new Promise<void>((resolve) => {
       const call = client.RollDie({}, metadata, { deadline: Date.now() + deadlineMs }, (error) => {
-        durations.push(performance.now() - startedAt);
+        durations.recordValue(Math.max(1, Math.round((performance.now() - startedAt) * 1000)));
         const code = error ? statusName(error.code) : 'OK';
         report.byCode[code] = (report.byCode[code] ?? 0) + 1;
         if (error && report.failures.length < 10) report.failures.push(`${code}: ${error.details} [x-request-id ${requestId}]`);
@@ -82,9 +84,8 @@ export function startSteadyLoad({ address, identity, callsPerSecond, deadlineMs 
       clearInterval(timer);
       await Promise.all(inFlight);
       client.close();
-      durations.sort((a, b) => a - b);
-      const at = (share: number): number => Math.round(durations[Math.min(durations.length - 1, Math.floor(share * durations.length))] ?? 0);
-      report.latencyMs = { p50: at(0.5), p99: at(0.99), max: at(1) };
+      const ms = (percentile: number): number => Math.round(durations.getValueAtPercentile(percentile) / 1000);
+      report.latencyMs = { p50: ms(50), p99: ms(99), max: Math.round(durations.maxValue / 1000) };
       return report;
     },
   };

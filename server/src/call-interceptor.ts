@@ -1,13 +1,13 @@
 import { Metadata, ServerInterceptingCall, type ServerInterceptingCallInterface, type ServerInterceptor, type StatusObject } from '@grpc/grpc-js';
-
-/** A status as grpc-js's interceptors pass it (metadata optional). */
-type PartialStatus = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 import { metadataKeys } from '@dice/proto';
 import type { AccessPolicy } from './access-policy.ts';
 import type { CallRecord } from './call-record.ts';
 import { callerRefusal } from './caller-auth.ts';
 import type { IdentityResult } from './caller-identity.ts';
 import type { StreamGuard, TrackedStream } from './stream-guard.ts';
+
+/** A status as grpc-js's interceptors pass it (metadata optional). */
+type PartialStatus = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 
 export interface CallInterceptorParts {
   /** A record (log line and metrics) per call: call-record.ts. */

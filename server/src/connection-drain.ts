@@ -1,6 +1,6 @@
 import { channel } from 'node:diagnostics_channel';
 import type { Http2Session, ServerHttp2Stream } from 'node:http2';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
@@ -44,8 +44,9 @@ const streamClosed = channel('http2.server.stream.close');
 
 export function createConnectionDrain(server: Server, logger: Logger, { lingerMs = 1000 } = {}): ConnectionDrain {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
-  // Keyed by the peer's address and port: a session's socket is a proxy, not the accepted socket.
-  const sockets = new Map<string, Socket>();
+  // The accepted connections by peer address and port: a session's socket is a proxy, not the
+  // accepted socket, so the two are matched by the peer.
+  const sockets = new Set<string>();
   const sessions = new Set<Http2Session>();
   const streams = new WeakSet<ServerHttp2Stream>();
   let draining = false;
@@ -90,7 +91,7 @@ export function createConnectionDrain(server: Server, logger: Logger, { lingerMs
 
   const listener = createTcpServer({ noDelay: true }, (socket) => {
     const key = peer(socket);
-    sockets.set(key, socket);
+    sockets.add(key);
     socket.once('close', () => {
       sockets.delete(key);
       changed?.();

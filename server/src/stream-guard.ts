@@ -62,7 +62,8 @@ export function createStreamGuard({ idleMs, maxAgeMs }: StreamGuardOptions): Str
       }
     }
   };
-  // A check every quarter of the idle time ends a quiet stream between 1 and 1.25 idle times.
+  // A check every quarter of the idle time, at most every second: a quiet stream ends at most a
+  // quarter of the idle time (or a second) after it went idle.
   const timer = setInterval(check, Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
   timer.unref();
 
