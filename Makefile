@@ -108,10 +108,15 @@ install: node_modules/.package-lock.json ## Install the npm workspaces (Node 24)
 generate: install ## Regenerate the TypeScript types from proto/api.proto
 	$(NODE) npm run --silent generate -w proto
 
+.PHONY: docs
+docs: compile ## Regenerate docs/configuration.md from the settings tables, docker-compose.yml and deploy/base
+	$(NODE) node scripts/configuration-docs.ts
+
 .PHONY: lint
-lint: install ## ESLint, and fail when the generated proto types are stale
+lint: compile ## ESLint, and fail when the generated proto types or docs/configuration.md are stale
 	$(NODE) npx eslint --max-warnings=0 .
 	$(NODE) npm run --silent check-generated -w proto
+	$(NODE) node scripts/configuration-docs.ts --check
 
 .PHONY: compile
 compile: install ## Compile the workspaces to dist/

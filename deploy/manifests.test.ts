@@ -13,6 +13,7 @@ import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { routeProblems } from './route-schema.ts';
+import { settingsByService, type ServiceName } from '../scripts/configuration.ts';
 
 const deployDir = fileURLToPath(new URL('.', import.meta.url));
 
@@ -67,7 +68,10 @@ const named = (objects: K8sObject[], kind: string, name: string): K8sObject => {
   return found;
 };
 const podSpec = (deployment: K8sObject): PodSpec => (deployment.spec as { template: { spec: PodSpec } }).template.spec;
-const env = (container: Container, name: string): string | undefined => container.env?.find((entry) => entry.name === name)?.value;
+const defaults = settingsByService();
+/** The value a container's process sees: its env entry, or the default from the service's settings table. */
+const env = (container: Container, name: string): string | undefined =>
+  container.env?.find((entry) => entry.name === name)?.value ?? defaults[container.name as ServiceName]?.find((setting) => setting.name === name)?.defaultText;
 
 for (const overlay of ['kubernetes', 'openshift'] as const) {
   describe(`deploy/${overlay}`, () => {

@@ -1,9 +1,9 @@
 // nginx/render-edge-settings.sh, the nginx image's entrypoint, run on the host with sh.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -12,11 +12,15 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-settings-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** The files the script renders, in the order nginx.conf includes them at the http level. */
+const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf', 'timeouts.conf'];
+
 function render(env: Record<string, string>) {
-  // A directory per call: the script writes three files side by side.
-  const file = join(mkdtempSync(join(scratch, 'render-')), 'edge-settings.conf');
-  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_FILE: file, ...env }, encoding: 'utf8' });
-  return { ...result, conf: () => readFileSync(file, 'utf8'), sibling: (name: string) => readFileSync(join(dirname(file), name), 'utf8') };
+  // A directory per call: the script writes one file per concern into it.
+  const dir = mkdtempSync(join(scratch, 'render-'));
+  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, ...env }, encoding: 'utf8' });
+  const sibling = (name: string): string => readFileSync(join(dir, name), 'utf8');
+  return { ...result, conf: () => httpLevelFiles.map(sibling).join(''), sibling, files: () => readdirSync(dir).sort() };
 }
 
 describe('render-edge-settings.sh', () => {
@@ -24,6 +28,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
+    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
@@ -92,7 +97,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s'], ['EDGE_CERT_FILES', 'server.pem'], ['EDGE_RESOLV_CONF', 'resolv.conf']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);
@@ -102,4 +107,10 @@ describe('render-edge-settings.sh', () => {
       assert.match(lines[0] ?? '', new RegExp(`^nginx: configuration error: ${name} must be .* \\(got '${value}'\\)$`));
     });
   }
+
+  it('refuses a value of several lines, which a line-by-line check would let through', () => {
+    const result = render({ EDGE_UPSTREAM_TIMEOUT: '30s\nproxy_pass http://elsewhere' });
+    assert.equal(result.status, 64);
+    assert.equal(result.stderr, 'nginx: configuration error: EDGE_UPSTREAM_TIMEOUT must be a duration like 30s or 500ms (got a value of several lines)\n');
+  });
 });

@@ -5,11 +5,11 @@
 # A change is acted on once the files have stayed the same for one more check (a writer may be
 # halfway), and only when `nginx -t` accepts them: a certificate that does not match its key, or a
 # file that is not PEM, is logged and left alone, and nginx keeps serving what it has loaded.
-# Usage: watch-certificates NGINX_MASTER_PID INTERVAL_SECONDS
+# Usage: watch-certificates.sh NGINX_MASTER_PID INTERVAL_SECONDS (supervise-nginx.sh runs it)
 set -u
 master=$1
 interval=$2
-files=${EDGE_CERT_FILES:-/etc/nginx/certs/server.pem /etc/nginx/certs/server-key.pem /etc/nginx/certs/client-ca.pem /etc/nginx/certs/crl.pem}
+files=$EDGE_CERT_FILES  # validated by render-edge-settings.sh
 
 log() { echo "$(date -u '+%Y/%m/%d %H:%M:%S') [$1] certificate watcher: $2" >&2; }
 # One line for the content of every watched file (through any symlink), so a swapped link counts.

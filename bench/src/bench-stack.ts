@@ -21,9 +21,9 @@ export interface StackSettings {
   serverNodeOptions?: string | undefined;
   /** EDGE_ACCESS_LOG; undefined keeps the shipped buffered log. */
   edgeAccessLog?: 'buffered' | 'unbuffered' | 'off' | undefined;
-  /** LOG_BUFFER_BYTES of both services; undefined keeps the shipped 4096. */
+  /** LOG_BUFFER_BYTES of both services; undefined keeps the default. */
   logBufferBytes?: number | undefined;
-  /** WEBAPP_LOG_LEVEL; undefined keeps info. */
+  /** WEBAPP_LOG_LEVEL; undefined keeps the default. */
   webappLogLevel?: string | undefined;
   /** Docker's log driver for every container (LOG_DRIVER); undefined keeps the shipped one. */
   logDriver?: 'json-file' | 'local' | undefined;
@@ -61,13 +61,13 @@ export class BenchStack {
       EDGE_KEEPALIVE_REQUESTS: String(settings.keepaliveRequests),
       CERTS_DIR: settings.certsDir,
       SERVER_LOG_LEVEL: settings.serverLogLevel,
-      SERVER_NODE_OPTIONS: settings.serverNodeOptions ?? '--max-semi-space-size=4',
-      // Every variable every time, with the shipped value when a setting is unset: a stack brought
-      // to new settings keeps the variables it was started with unless they are given again.
-      EDGE_ACCESS_LOG: settings.edgeAccessLog ?? 'buffered',
-      LOG_BUFFER_BYTES: String(settings.logBufferBytes ?? 4096),
-      WEBAPP_LOG_LEVEL: settings.webappLogLevel ?? 'info',
-      LOG_DRIVER: settings.logDriver ?? 'json-file',
+      // Every variable every time, empty (the shipped default) when a setting is unset: a stack
+      // brought to new settings keeps the variables it was started with unless they are given again.
+      SERVER_NODE_OPTIONS: settings.serverNodeOptions ?? '',
+      EDGE_ACCESS_LOG: settings.edgeAccessLog ?? '',
+      LOG_BUFFER_BYTES: settings.logBufferBytes === undefined ? '' : String(settings.logBufferBytes),
+      WEBAPP_LOG_LEVEL: settings.webappLogLevel ?? '',
+      LOG_DRIVER: settings.logDriver ?? '',
     };
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, readChoice, readInteger, readLogBufferBytes, readRequired, readString } from './env.ts';
+import { ConfigError, readChoice, readInteger, readRequired, readString } from './env.ts';
 
 describe('readInteger', () => {
   it('uses the fallback when the variable is unset or empty', () => {
@@ -33,15 +33,5 @@ describe('readString and readRequired', () => {
     assert.equal(readString({}, 'HOST', '0.0.0.0'), '0.0.0.0');
     assert.equal(readRequired({ CA: '/x' }, 'CA', 'a path'), '/x');
     assert.throws(() => readRequired({}, 'CA', 'the path of the CA file'), /^ConfigError: CA is not set: give it the path of the CA file$/);
-  });
-});
-
-describe('readLogBufferBytes', () => {
-  it('reads 0 to 16383 bytes, 4096 by default, and names the variable otherwise', () => {
-    assert.equal(readLogBufferBytes({}), 4096);
-    assert.equal(readLogBufferBytes({ LOG_BUFFER_BYTES: '0' }), 0);
-    assert.equal(readLogBufferBytes({ LOG_BUFFER_BYTES: '16383' }), 16383);
-    // pino's destination writes at most 16 KiB at once; a larger buffer would stop it at start-up.
-    assert.throws(() => readLogBufferBytes({ LOG_BUFFER_BYTES: '65536' }), (error: unknown) => error instanceof ConfigError && /^LOG_BUFFER_BYTES must be a whole number from 0 to 16383/.test(error.message));
   });
 });

@@ -43,15 +43,3 @@ export function readRequired(env: Env, name: string, what: string): string {
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
-
-export function readLogLevel(env: Env): LogLevel {
-  return readChoice(env, 'LOG_LEVEL', 'info', logLevels);
-}
-
-/**
- * LOG_BUFFER_BYTES: how many bytes of log lines are gathered per write (createServiceLogger); 0 for
- * a write per line. Below 16 KiB, the most pino's destination writes at once.
- */
-export function readLogBufferBytes(env: Env): number {
-  return readInteger(env, 'LOG_BUFFER_BYTES', 4096, 0, 16 * 1024 - 1);
-}

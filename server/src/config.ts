@@ -1,53 +1,67 @@
-import { readInteger, readLogBufferBytes, readLogLevel, readString, type Env, type LogLevel } from '@dice/common';
+import { integerSetting, loggingSettings, readSettings, textSetting, type Env, type LogLevel } from '@dice/common';
 import { parseAccessPolicy, type AccessPolicy } from './access-policy.ts';
+
+/**
+ * Every environment variable the server reads, declared once: readers, defaults and
+ * docs/configuration.md (make docs) all come from this table.
+ */
+export const serverSettings = {
+  HOST: textSetting('0.0.0.0', 'an address', 'The address the gRPC and metrics ports listen on.'),
+  PORT: integerSetting(50051, 1, 65535, 'The gRPC port: plaintext HTTP/2 (h2c), for the edge only.'),
+  SHUTDOWN_GRACE_MS: integerSetting(10_000, 0, 600_000, 'After SIGTERM, how long calls in flight may run before the server cancels them.'),
+  // 0 suits compose (Docker's DNS drops a container only once it has stopped); a few seconds on a
+  // cluster, where readiness decides the endpoints nginx resolves.
+  DRAIN_DELAY_MS: integerSetting(0, 0, 600_000, 'After SIGTERM, how long health says NOT_SERVING while calls are still taken, so readiness probes take the replica out first.'),
+  ACCESS_POLICY: textSetting<AccessPolicy | undefined>('', 'rules `METHOD=CN,CN;…` (docs/identity-and-access.md)', 'Which client certificate CNs may call which methods; empty lets every client the edge verified call everything.', (text, name) => parseAccessPolicy(text, name)),
+  METRICS_PORT: integerSetting(9464, 1, 65535, 'Prometheus metrics (`GET /metrics`), apart from the gRPC port.'),
+  // 5 min: above nginx's upstream keepalive_timeout (60 s), so nginx closes an idle connection
+  // before the server would, and a GOAWAY never races a call nginx sends on it. Also what frees
+  // the connection of every kubelet gRPC probe (grpc-node #2975).
+  MAX_CONNECTION_IDLE_MS: integerSetting(300_000, 1_000, 86_400_000, 'A connection without a call for this long gets a GOAWAY (grpc.max_connection_idle_ms).'),
+  MAX_CONNECTION_AGE_MS: integerSetting(1_800_000, 1_000, 86_400_000, 'Connections are renewed after this long, calls finishing first (grpc.max_connection_age_ms); also the longest a stream lasts.'),
+  // 50 s: below the edge's EDGE_STREAM_IDLE_TIMEOUT (60 s), so a quiet stream ends here with a
+  // status and a sentence before nginx would reset it with neither.
+  STREAM_IDLE_TIMEOUT_MS: integerSetting(50_000, 100, 86_400_000, 'A stream with no message either way for this long ends with DEADLINE_EXCEEDED and a sentence; keep it below EDGE_STREAM_IDLE_TIMEOUT.'),
+  // 64 KiB, as the edge's EDGE_MAX_REQUEST_SIZE: on a stream nginx counts the whole body, so the
+  // limit on one message is kept here.
+  MAX_MESSAGE_BYTES: integerSetting(65_536, 1_024, 4 * 1024 * 1024, 'The largest request message the server reads; a larger one is RESOURCE_EXHAUSTED.'),
+  ...loggingSettings,
+} as const;
+
+/** The server's settings when nothing is set: the defaults createServer() uses. */
+export const serverDefaults = readSettings(serverSettings, {});
 
 /** Server settings, read once from the environment at start-up. */
 export interface ServerConfig {
   host: string;
   port: number;
-  /** How long in-flight calls may run after SIGTERM before the server force-closes them. */
   shutdownGraceMs: number;
-  /** After SIGTERM, how long the server reports NOT_SERVING but still takes calls (for readiness probes). */
   drainDelayMs: number;
   logLevel: LogLevel;
-  /** Log lines are written this many bytes at a time (within a second); 0 writes each line at once. */
   logBufferBytes: number;
-  /** From ACCESS_POLICY; undefined when unset (every client the edge verified may call). */
+  /** undefined when unset: every client the edge verified may call. */
   accessPolicy: AccessPolicy | undefined;
-  /** Prometheus metrics (GET /metrics) listen here, apart from the gRPC port. */
   metricsPort: number;
-  /** Connections without a call for this long get a GOAWAY (grpc.max_connection_idle_ms). */
   maxConnectionIdleMs: number;
-  /** Connections are renewed after this long (grpc.max_connection_age_ms), calls finish first. */
   maxConnectionAgeMs: number;
-  /** A stream with no message either way for this long is ended with DEADLINE_EXCEEDED and a sentence. */
   streamIdleMs: number;
-  /** The largest request message the server reads; larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
 }
 
 export function loadServerConfig(env: Env = process.env): ServerConfig {
+  const settings = readSettings(serverSettings, env);
   return {
-    host: readString(env, 'HOST', '0.0.0.0'),
-    port: readInteger(env, 'PORT', 50051, 1, 65535),
-    shutdownGraceMs: readInteger(env, 'SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
-    // 0 under compose (Docker's DNS drops a container only once it has stopped); a few seconds on a
-    // cluster, where readiness decides the endpoints nginx resolves.
-    drainDelayMs: readInteger(env, 'DRAIN_DELAY_MS', 0, 0, 600_000),
-    logLevel: readLogLevel(env),
-    logBufferBytes: readLogBufferBytes(env),
-    accessPolicy: parseAccessPolicy(readString(env, 'ACCESS_POLICY', '')),
-    metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
-    // 5 min: above nginx's upstream keepalive_timeout (60 s), so nginx closes an idle connection
-    // before the server would, and a GOAWAY never races a call nginx sends on it. Also what frees
-    // the connection of every kubelet gRPC probe (grpc-node #2975).
-    maxConnectionIdleMs: readInteger(env, 'MAX_CONNECTION_IDLE_MS', 300_000, 1_000, 86_400_000),
-    maxConnectionAgeMs: readInteger(env, 'MAX_CONNECTION_AGE_MS', 1_800_000, 1_000, 86_400_000),
-    // 50 s: below the edge's EDGE_STREAM_IDLE_TIMEOUT (60 s), so a quiet stream ends here with a
-    // status and a sentence before nginx would reset it with neither.
-    streamIdleMs: readInteger(env, 'STREAM_IDLE_TIMEOUT_MS', 50_000, 100, 86_400_000),
-    // 64 KiB, as the edge's EDGE_MAX_REQUEST_SIZE: on a stream nginx counts the whole body, so the
-    // limit on one message is kept here.
-    maxMessageBytes: readInteger(env, 'MAX_MESSAGE_BYTES', 65_536, 1_024, 4 * 1024 * 1024),
+    host: settings.HOST,
+    port: settings.PORT,
+    shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
+    drainDelayMs: settings.DRAIN_DELAY_MS,
+    logLevel: settings.LOG_LEVEL,
+    logBufferBytes: settings.LOG_BUFFER_BYTES,
+    accessPolicy: settings.ACCESS_POLICY,
+    metricsPort: settings.METRICS_PORT,
+    maxConnectionIdleMs: settings.MAX_CONNECTION_IDLE_MS,
+    maxConnectionAgeMs: settings.MAX_CONNECTION_AGE_MS,
+    streamIdleMs: settings.STREAM_IDLE_TIMEOUT_MS,
+    maxMessageBytes: settings.MAX_MESSAGE_BYTES,
   };
 }

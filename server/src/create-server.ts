@@ -12,6 +12,7 @@ import { createCallInterceptor } from './call-interceptor.ts';
 import { createCallRecorder } from './call-record.ts';
 import { createStreamGuard } from './stream-guard.ts';
 import { createConnectionDrain } from './connection-drain.ts';
+import { serverDefaults } from './config.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -56,8 +57,8 @@ export function createServer({
   metrics = new Registry(),
   maxConnectionIdleMs,
   maxConnectionAgeMs,
-  streamIdleMs = 50_000,
-  maxMessageBytes = 64 * 1024,
+  streamIdleMs = serverDefaults.STREAM_IDLE_TIMEOUT_MS,
+  maxMessageBytes = serverDefaults.MAX_MESSAGE_BYTES,
 }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const streams = createStreamGuard({ idleMs: streamIdleMs, maxAgeMs: maxConnectionAgeMs ?? Number.POSITIVE_INFINITY });

@@ -1,63 +1,80 @@
-import { readChoice, readInteger, readLogBufferBytes, readLogLevel, readRequired, readString, type Env, type LogLevel } from '@dice/common';
+import { choiceSetting, integerSetting, loggingSettings, readSettings, requiredSetting, textSetting, type Env, type LogLevel } from '@dice/common';
+
+/**
+ * Every environment variable the web app reads, declared once: readers, defaults and
+ * docs/configuration.md (make docs) all come from this table.
+ */
+export const webappSettings = {
+  HOST: textSetting('0.0.0.0', 'an address', 'The address the HTTP and metrics ports listen on.'),
+  PORT: integerSetting(8000, 1, 65535, 'The HTTP port of the page and the JSON API.'),
+  DICE_TARGET: textSetting('nginx:9443', 'host:port', "The gRPC edge (nginx); its certificate must name the host, or TLS_SERVER_NAME."),
+  TLS_SERVER_NAME: textSetting('', 'a DNS name', "The name checked in the edge's certificate when it differs from DICE_TARGET's host (an IP, an alias); empty: DICE_TARGET's host."),
+  TLS_CA_FILE: requiredSetting('the path of the CA certificate that signed the edge certificate (ca.pem)', "The CA the edge's certificate must chain to (the server CA)."),
+  TLS_CERT_FILE: requiredSetting("the path of this app's client certificate (client.pem)", "This app's client certificate, presented to the edge; followed when the file changes."),
+  TLS_KEY_FILE: requiredSetting("the path of this app's client private key (client-key.pem)", "The client certificate's private key."),
+  DICE_DEADLINE_MS: integerSetting(2000, 1, 60_000, 'The deadline of each RollDie call; a stream of N dice gets N times it.'),
+  METRICS_PORT: integerSetting(9464, 1, 65535, 'Prometheus metrics (`GET /metrics`), apart from the public port.'),
+  CERT_EXPIRY_WARN_DAYS: integerSetting(30, 0, 3650, 'A warning is logged, and the metric says so, when the client certificate has fewer days left than this.'),
+  BENCH_ROUTES: choiceSetting('off', ['on', 'off'] as const, '`on` serves `/bench/hello` and `/bench/roll-new-channel` for make bench; never in a deployment.'),
+  HTTP_CONNECTION_TIMEOUT_MS: integerSetting(10_000, 1, 600_000, 'A connection that sends nothing for this long is closed (slow clients).'),
+  HTTP_REQUEST_TIMEOUT_MS: integerSetting(15_000, 1, 600_000, 'A request must have arrived completely within this long.'),
+  // Above the 60 s most load balancers keep an idle connection, so they close it first.
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: integerSetting(72_000, 1, 600_000, 'An idle keep-alive connection is kept this long.'),
+  ...loggingSettings,
+} as const;
 
 /** Server-side timeouts for the HTTP port, in milliseconds (WebappConfig.httpTimeouts). */
 export interface HttpTimeouts {
-  /** A connection that sends nothing for this long is closed (slow-loris). */
   connectionTimeoutMs: number;
-  /** A request must have arrived completely within this long. */
   requestTimeoutMs: number;
-  /** An idle keep-alive connection is kept this long; above the usual 60 s of load balancers. */
   keepAliveTimeoutMs: number;
 }
 
-export const defaultHttpTimeouts: HttpTimeouts = { connectionTimeoutMs: 10_000, requestTimeoutMs: 15_000, keepAliveTimeoutMs: 72_000 };
+const timeouts = (settings: Record<'HTTP_CONNECTION_TIMEOUT_MS' | 'HTTP_REQUEST_TIMEOUT_MS' | 'HTTP_KEEP_ALIVE_TIMEOUT_MS', number>): HttpTimeouts => ({
+  connectionTimeoutMs: settings.HTTP_CONNECTION_TIMEOUT_MS,
+  requestTimeoutMs: settings.HTTP_REQUEST_TIMEOUT_MS,
+  keepAliveTimeoutMs: settings.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+});
+
+/** The HTTP timeouts when none is set (buildApp's defaults). */
+export const defaultHttpTimeouts: HttpTimeouts = timeouts({
+  HTTP_CONNECTION_TIMEOUT_MS: webappSettings.HTTP_CONNECTION_TIMEOUT_MS.defaultValue,
+  HTTP_REQUEST_TIMEOUT_MS: webappSettings.HTTP_REQUEST_TIMEOUT_MS.defaultValue,
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: webappSettings.HTTP_KEEP_ALIVE_TIMEOUT_MS.defaultValue,
+});
 
 /** Web app settings, read once from the environment at start-up. */
 export interface WebappConfig {
   host: string;
   port: number;
-  /** host:port of the gRPC edge (nginx), whose certificate must name this host. */
   diceTarget: string;
-  /** Overrides the name checked in the edge's certificate, for a target addressed by IP or alias. */
+  /** undefined: the name checked is DICE_TARGET's host. */
   tlsServerName: string | undefined;
   tlsFiles: { ca: string; cert: string; key: string };
-  /** Deadline of each RollDie call. */
   deadlineMs: number;
   logLevel: LogLevel;
-  /** Log lines are written this many bytes at a time (within a second); 0 writes each line at once. */
   logBufferBytes: number;
-  /** Prometheus metrics (GET /metrics) listen here, apart from the public port. */
   metricsPort: number;
-  /** Log a warning when the client certificate has fewer days left than this. */
   certificateWarnDays: number;
   /** Benchmark-only routes under /bench/ (see buildApp); never on in a deployment. */
   benchRoutes: boolean;
-  /** Timeouts of the HTTP port (connection, whole request, idle keep-alive). */
   httpTimeouts: HttpTimeouts;
 }
 
 export function loadWebappConfig(env: Env = process.env): WebappConfig {
-  const serverName = readString(env, 'TLS_SERVER_NAME', '');
+  const settings = readSettings(webappSettings, env);
   return {
-    host: readString(env, 'HOST', '0.0.0.0'),
-    port: readInteger(env, 'PORT', 8000, 1, 65535),
-    diceTarget: readString(env, 'DICE_TARGET', 'nginx:9443'),
-    tlsServerName: serverName === '' ? undefined : serverName,
-    tlsFiles: {
-      ca: readRequired(env, 'TLS_CA_FILE', 'the path of the CA certificate that signed the edge certificate (ca.pem)'),
-      cert: readRequired(env, 'TLS_CERT_FILE', "the path of this app's client certificate (client.pem)"),
-      key: readRequired(env, 'TLS_KEY_FILE', "the path of this app's client private key (client-key.pem)"),
-    },
-    deadlineMs: readInteger(env, 'DICE_DEADLINE_MS', 2000, 1, 60_000),
-    logLevel: readLogLevel(env),
-    logBufferBytes: readLogBufferBytes(env),
-    metricsPort: readInteger(env, 'METRICS_PORT', 9464, 1, 65535),
-    certificateWarnDays: readInteger(env, 'CERT_EXPIRY_WARN_DAYS', 30, 0, 3650),
-    benchRoutes: readChoice(env, 'BENCH_ROUTES', 'off', ['on', 'off'] as const) === 'on',
-    httpTimeouts: {
-      connectionTimeoutMs: readInteger(env, 'HTTP_CONNECTION_TIMEOUT_MS', defaultHttpTimeouts.connectionTimeoutMs, 1, 600_000),
-      requestTimeoutMs: readInteger(env, 'HTTP_REQUEST_TIMEOUT_MS', defaultHttpTimeouts.requestTimeoutMs, 1, 600_000),
-      keepAliveTimeoutMs: readInteger(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', defaultHttpTimeouts.keepAliveTimeoutMs, 1, 600_000),
-    },
+    host: settings.HOST,
+    port: settings.PORT,
+    diceTarget: settings.DICE_TARGET,
+    tlsServerName: settings.TLS_SERVER_NAME === '' ? undefined : settings.TLS_SERVER_NAME,
+    tlsFiles: { ca: settings.TLS_CA_FILE, cert: settings.TLS_CERT_FILE, key: settings.TLS_KEY_FILE },
+    deadlineMs: settings.DICE_DEADLINE_MS,
+    logLevel: settings.LOG_LEVEL,
+    logBufferBytes: settings.LOG_BUFFER_BYTES,
+    metricsPort: settings.METRICS_PORT,
+    certificateWarnDays: settings.CERT_EXPIRY_WARN_DAYS,
+    benchRoutes: settings.BENCH_ROUTES === 'on',
+    httpTimeouts: timeouts(settings),
   };
 }
