@@ -207,11 +207,11 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
   });
 }
 
-describe('the README', () => {
-  it('applies exactly the overlays these tests render, after make images and make k8s-secrets', () => {
-    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    const applied = [...readme.matchAll(/(?:kubectl|oc) apply (?:-n \S+ )?-k (\S+)/g)].map((match) => match[1]);
+describe('docs/kubernetes.md and docs/openshift.md', () => {
+  it('apply exactly the overlays these tests render, after make images and make k8s-secrets', () => {
+    const recipes = ['kubernetes', 'openshift'].map((page) => readFileSync(new URL(`../docs/${page}.md`, import.meta.url), 'utf8'));
+    const applied = recipes.flatMap((recipe) => [...recipe.matchAll(/(?:kubectl|oc) apply (?:-n \S+ )?-k ([\w/.-]+)/g)].map((match) => match[1]));
     assert.deepEqual([...new Set(applied)].sort(), ['deploy/kubernetes', 'deploy/openshift']);
-    for (const command of ['make images', 'make k8s-secrets']) assert.ok(readme.includes(command), `README shows ${command}`);
+    for (const recipe of recipes) for (const command of ['make images', 'make k8s-secrets']) assert.ok(recipe.includes(command), `the recipe shows ${command}`);
   });
 });

@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { inspect, waitFor } from './docker.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { waitUntilHealthy } from './support/docker.ts';
+import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const artifacts = join(repoRoot, 'e2e/.artifacts/browser');
 const unavailable = 'The dice service is unavailable, try again shortly.';
@@ -113,7 +113,7 @@ describe('the web page in Chromium', { timeout: 10 * 60_000 }, () => {
       await page.screenshot({ path: join(artifacts, '6-page-unavailable.png') });
     } finally {
       await stack.compose('start', 'server');
-      await waitFor('the server to be healthy again', 60_000, async () => ((await inspect(stack.container('server').getId(), '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+      await waitUntilHealthy('the server to be healthy again', stack.container('server').getId());
     }
   });
 });

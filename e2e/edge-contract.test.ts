@@ -4,28 +4,30 @@
 // upstream timeout and an access policy.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { edgeClient, rollDie } from './edge-client.ts';
-import { containerLogs, docker, inspect, waitFor } from './docker.ts';
-import { clients, probeWithGrpcJs, pythonHandshake, type CallOutcome, type ProbeOptions } from './grpc-probe.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { edgeClient, rollDie } from './support/edge-client.ts';
+import { containerLogs, docker, waitFor, waitUntilHealthy } from './support/docker.ts';
+import { clients, probeWithGrpcJs, pythonHandshake, type CallOutcome, type ProbeOptions } from './support/grpc-probe.ts';
+import { issuePki } from './support/pki.ts';
+import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const run = promisify(execFile);
-const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-contract-'));
-const pki = join(scratch, 'pki');
-const otherPki = join(scratch, 'other-pki');
+// The project PKI with the clients the rows need, and one from another CA. Short-lived
+// certificates are made here, for the rows about validity; never committed.
+const pki = issuePki({
+  clients: ['alice', 'mallory', 'flooder', { name: 'expired', env: { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' } }, { name: 'not-yet-valid', env: { VALID_FROM: '20990101000000Z', VALID_UNTIL: '20991231000000Z' } }],
+});
+const otherPki = issuePki();
 
 // Small enough to trip in a test, large enough for the handful of calls the other rows make.
 const rateLimit = { EDGE_RATE_LIMIT: '20r/s', EDGE_RATE_BURST: '100' };
 const stackEnv = {
-  CERTS_DIR: pki,
+  CERTS_DIR: pki.dir,
   ...rateLimit,
   EDGE_MAX_REQUEST_SIZE: '16k',
   EDGE_UPSTREAM_TIMEOUT: '2s',
@@ -34,16 +36,14 @@ const stackEnv = {
 
 /** Runs a script or make target of this repository against the test PKI and stack. */
 async function repo(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
-  const { stdout, stderr } = await run(command, args, { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki, ...extraEnv } });
+  const { stdout, stderr } = await run(command, args, { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki.dir, ...extraEnv } });
   return stdout + stderr;
 }
 
-const issue = (name: string, env: Record<string, string> = {}) => repo('bash', ['scripts/client-cert.sh', name], env);
-
 describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', { timeout: 20 * 60_000 }, () => {
   let stack: Stack;
-  const as = (name: string): ProbeOptions => ({ address: stack.edgeAddress, ca: join(pki, 'ca.pem'), cert: join(pki, 'clients', `${name}.pem`), key: join(pki, 'clients', `${name}-key.pem`) });
-  const asWebapp = (): ProbeOptions => ({ address: stack.edgeAddress, ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') });
+  const as = (name: string): ProbeOptions => ({ address: stack.edgeAddress, ...pki.client(name) });
+  const asWebapp = (): ProbeOptions => ({ address: stack.edgeAddress, ...pki.webapp });
 
   /** Both clients make the call; each must end with exactly `code` and a message matching `details`. */
   async function expectStatus(options: ProbeOptions, code: string, details: RegExp): Promise<void> {
@@ -57,20 +57,13 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   }
 
   before(async () => {
-    await repo('bash', ['scripts/make-certs.sh']);
-    await repo('bash', ['scripts/make-certs.sh'], { CERTS_DIR: otherPki });
-    await issue('alice');
-    await issue('mallory');
-    await issue('flooder');
-    // Short-lived certificates made here, for the rows about validity; never committed.
-    await issue('expired', { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' });
-    await issue('not-yet-valid', { VALID_FROM: '20990101000000Z', VALID_UNTIL: '20991231000000Z' });
     stack = await startStack({ env: stackEnv });
   });
 
   after(async () => {
     await stack?.down();
-    rmSync(scratch, { recursive: true, force: true });
+    pki.remove();
+    otherPki.remove();
   });
 
   it('lets a valid, allowed client certificate in (both clients)', async () => {
@@ -79,11 +72,11 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   });
 
   it('no client certificate: UNAUTHENTICATED', async () => {
-    await expectStatus({ address: stack.edgeAddress, ca: join(pki, 'ca.pem') }, 'UNAUTHENTICATED', /^no client certificate: present a certificate issued by the project CA/);
+    await expectStatus({ address: stack.edgeAddress, ca: pki.ca }, 'UNAUTHENTICATED', /^no client certificate: present a certificate issued by the project CA/);
   });
 
   it('a client certificate from another CA: UNAUTHENTICATED', async () => {
-    await expectStatus({ ...asWebapp(), cert: join(otherPki, 'client.pem'), key: join(otherPki, 'client-key.pem') }, 'UNAUTHENTICATED', /^client certificate rejected \(unable to verify the first certificate\)/);
+    await expectStatus({ ...asWebapp(), cert: otherPki.webapp.cert, key: otherPki.webapp.key }, 'UNAUTHENTICATED', /^client certificate rejected \(unable to verify the first certificate\)/);
   });
 
   it('an expired client certificate: UNAUTHENTICATED', async () => {
@@ -95,7 +88,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   });
 
   it('a certificate without the clientAuth EKU (the server certificate): UNAUTHENTICATED', async () => {
-    await expectStatus({ ...asWebapp(), cert: join(pki, 'server.pem'), key: join(pki, 'server-key.pem') }, 'UNAUTHENTICATED', /^client certificate rejected \(unsuitable certificate purpose\)/);
+    await expectStatus({ ...asWebapp(), cert: pki.server.cert, key: pki.server.key }, 'UNAUTHENTICATED', /^client certificate rejected \(unsuitable certificate purpose\)/);
   });
 
   it('a valid certificate whose CN the access policy does not allow: PERMISSION_DENIED', async () => {
@@ -104,7 +97,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
 
   it('forged identity metadata is replaced by nginx: the server sees the real certificate', async () => {
     // mallory claims to be alice in every header the edge forwards; the policy would let alice in.
-    const alicePem = readFileSync(join(pki, 'clients', 'alice.pem'), 'utf8');
+    const alicePem = readFileSync(pki.client('alice').cert, 'utf8');
     const forged = { 'x-ssl-client-verify': 'SUCCESS', 'x-ssl-client-s-dn': 'CN=alice,O=Dice Stack', 'x-ssl-client-cert': encodeURIComponent(alicePem), 'x-ssl-client-sha1': 'forged', 'x-request-id': 'forged-identity' };
     await expectStatus({ ...as('mallory'), metadata: forged }, 'PERMISSION_DENIED', /^client "mallory" may not call/);
     // The server writes its log a chunk at a time, within a second: wait for both clients' lines.
@@ -148,7 +141,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     await expectStatus(as('alice'), 'OK', /^$/);
     // A channel with the web app's certificate stays open across the reload (configured as the
     // README says, so a call racing the old worker's GOAWAY is retried).
-    const client = edgeClient(stack.edgeAddress, { ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') }, { retries: 'policy' });
+    const client = edgeClient(stack.edgeAddress, pki.webapp, { retries: 'policy' });
     try {
       assert.ok((await rollDie(client)) >= 1);
       const output = await repo('make', ['--no-print-directory', 'revoke', 'NAME=alice'], { COMPOSE_PROJECT_NAME: stack.projectName, ...stackEnv });
@@ -185,12 +178,12 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
       await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'UNAVAILABLE', /^the dice server is unavailable/);
     } finally {
       await docker('start', server);
-      await waitFor('the server to be healthy again', 60_000, async () => ((await inspect(server, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+      await waitUntilHealthy('the server to be healthy again', server);
     }
   });
 
   it('plain HTTP/1.1 or a non-gRPC request on 9443: a plain answer from the edge, nothing from the server', async () => {
-    const tls = { ca: readFileSync(join(pki, 'ca.pem')), cert: readFileSync(join(pki, 'client.pem')), key: readFileSync(join(pki, 'client-key.pem')), servername: 'localhost' };
+    const tls = { ca: readFileSync(pki.ca), cert: readFileSync(pki.webapp.cert), key: readFileSync(pki.webapp.key), servername: 'localhost' };
     const [host, port] = stack.edgeAddress.split(':');
     const http1 = await new Promise<{ status: number; body: string; grpcStatus: unknown }>((resolve, reject) => {
       const request = httpsRequest({ host, port, path: '/api.DiceService/RollDie', method: 'POST', ...tls, headers: { 'content-type': 'application/grpc' } }, (response) => {
@@ -254,7 +247,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       const handshake = (session?: Buffer) =>
         new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
-          const options = { host: '127.0.0.1', port, minVersion: version, maxVersion: version, ca: readFileSync(join(pki, 'ca.pem')), servername: 'localhost', ...(session ? { session } : {}) };
+          const options = { host: '127.0.0.1', port, minVersion: version, maxVersion: version, ca: readFileSync(pki.ca), servername: 'localhost', ...(session ? { session } : {}) };
           const socket = tlsConnect(options);
           let saved: Buffer | undefined;
           socket.on('session', (value: Buffer) => (saved = value));

@@ -4,17 +4,19 @@
 // the kubelet's gRPC health probe, and two trust anchors (client CA and server CA) as in the OpenShift
 // document. The stack runs with e2e/compose.kubelet.yml laid over docker-compose.yml.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { containerLogs, docker, inspect, waitFor, waitForLog } from './docker.ts';
-import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
-import { probeWithGrpcJs } from './grpc-probe.ts';
-import { underSteadyLoad, type LoadReport } from './steady-load.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { containerLogs, docker, inspect, waitFor, waitForLog } from './support/docker.ts';
+import { edgeCertificateSha256, sha256Of } from './support/edge-certificate.ts';
+import { probeWithGrpcJs } from './support/grpc-probe.ts';
+import { underSteadyLoad, type LoadReport } from './support/steady-load.ts';
+import { issuePki, type ClientFiles, type Pki } from './support/pki.ts';
+import { tutorialClientRolls } from './support/python-clients.ts';
+import { startStack, type Stack } from './support/stack.ts';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,30 +76,24 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   const scratch = mkdtempSync(join(tmpdir(), 'dice-kubelet-'));
   chmodSync(scratch, 0o755);
   // Client certificates come from one CA, the edge's certificate from another.
-  const clientPki = join(scratch, 'client-ca');
-  const serverPki = join(scratch, 'server-ca');
+  let clientPki: Pki;
+  let serverPki: Pki;
   const edgeSecret = new SecretVolume(join(scratch, 'secrets/edge'));
   const webappSecret = new SecretVolume(join(scratch, 'secrets/webapp'));
-  const edgeFiles = () => ({ 'server.pem': join(serverPki, 'server.pem'), 'server-key.pem': join(serverPki, 'server-key.pem'), 'client-ca.pem': join(clientPki, 'ca.pem'), 'crl.pem': join(clientPki, 'crl.pem') });
-  const webappFiles = () => ({ 'tls.crt': join(clientPki, 'client.pem'), 'tls.key': join(clientPki, 'client-key.pem'), 'ca.crt': join(serverPki, 'ca.pem') });
+  const edgeFiles = () => ({ 'server.pem': serverPki.server.cert, 'server-key.pem': serverPki.server.key, 'client-ca.pem': clientPki.ca, 'crl.pem': join(clientPki.dir, 'crl.pem') });
+  const webappFiles = () => ({ 'tls.crt': clientPki.webapp.cert, 'tls.key': clientPki.webapp.key, 'ca.crt': serverPki.ca });
   // A client that trusts only the server CA and holds a certificate from the client CA.
-  const identity = { ca: join(serverPki, 'ca.pem'), cert: join(clientPki, 'clients/load.pem'), key: join(clientPki, 'clients/load-key.pem') };
+  let identity: ClientFiles;
   let stack: Stack;
 
-  const pki = (dir: string, script: string, ...args: string[]): void => {
-    const caName = dir === serverPki ? 'Dice Servers CA' : 'Dice Clients CA';
-    const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...process.env, CERTS_DIR: dir, CA_NAME: caName }, encoding: 'utf8' });
-    assert.equal(result.status, 0, result.stderr);
-  };
-
   before(async () => {
-    pki(clientPki, 'make-certs.sh');
-    pki(clientPki, 'client-cert.sh', 'load');
-    pki(serverPki, 'make-certs.sh');
+    clientPki = issuePki({ dir: join(scratch, 'client-ca'), caName: 'Dice Clients CA', clients: ['load'] });
+    serverPki = issuePki({ dir: join(scratch, 'server-ca'), caName: 'Dice Servers CA' });
+    identity = { ...clientPki.client('load'), ca: serverPki.ca };
     edgeSecret.write(edgeFiles());
     webappSecret.write(webappFiles());
     stack = await startStack({
-      env: { CERTS_DIR: serverPki, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, EDGE_RATE_LIMIT: 'off' },
+      env: { CERTS_DIR: serverPki.dir, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, EDGE_RATE_LIMIT: 'off' },
       overrides: ['e2e/compose.kubelet.yml'],
     });
   });
@@ -122,21 +118,17 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   });
 
   it('lets in a client that trusts only the server CA and holds a client-CA certificate; refuses a certificate from the server CA', async () => {
-    assert.notEqual(readFileSync(join(clientPki, 'ca.pem'), 'utf8'), readFileSync(join(serverPki, 'ca.pem'), 'utf8'), 'two different CAs');
+    assert.notEqual(readFileSync(clientPki.ca, 'utf8'), readFileSync(serverPki.ca, 'utf8'), 'two different CAs');
     const [allowed] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
     assert.deepEqual(allowed, { code: 'OK', details: '' });
-    const [refused] = await probeWithGrpcJs({ address: stack.edgeAddress, ca: identity.ca, cert: join(serverPki, 'client.pem'), key: join(serverPki, 'client-key.pem') });
+    const [refused] = await probeWithGrpcJs({ address: stack.edgeAddress, ca: identity.ca, cert: serverPki.webapp.cert, key: serverPki.webapp.key });
     assert.equal(refused?.code, 'UNAUTHENTICATED');
     // OpenSSL looks for the issuer's CRL (ssl_crl) before it gives up on the chain; nginx reports that.
     assert.match(refused?.details ?? '', /^client certificate rejected \(unable to get certificate CRL\): present a valid, unrevoked client certificate/);
   });
 
   it("answers the original tutorial's Python client given the server CA and the client files apart", async () => {
-    const python = process.env['PYTHON'] ?? 'python3';
-    const stubs = mkdtempSync(join(scratch, 'stubs-'));
-    execFileSync(python, ['-m', 'grpc_tools.protoc', `-I${repoRoot}proto`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, 'api.proto']);
-    const output = execFileSync(python, [join(repoRoot, 'e2e/python/tutorial_client.py'), stack.edgeAddress, identity.ca, identity.cert, identity.key, '10'], { env: { ...process.env, PYTHONPATH: stubs }, encoding: 'utf8' });
-    const values = output.trim().split('\n').map(Number);
+    const values = tutorialClientRolls(stack.edgeAddress, identity, 10);
     assert.equal(values.length, 10);
     for (const value of values) assert.ok(value >= 1 && value <= 6, `out of range: ${value}`);
   });
@@ -144,10 +136,9 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   it('keeps serving the loaded certificate when a Secret update pairs a new certificate with the old key, and says why', async () => {
     const nginx = stack.container('nginx').getId();
     const serving = await edgeCertificateSha256(stack.edgeAddress, identity.ca);
-    const spare = join(scratch, 'spare-server');
-    pki(spare, 'make-certs.sh');
+    const spare = issuePki({ dir: join(scratch, 'spare-server') });
     // The new certificate is from another CA and does not match the key: nginx -t refuses the pair.
-    edgeSecret.write({ ...edgeFiles(), 'server.pem': join(spare, 'server.pem') });
+    edgeSecret.write({ ...edgeFiles(), 'server.pem': spare.server.cert });
     await waitForLog('the watcher to report the rejected pair', nginx, 'nginx rejects them', 15_000);
     assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed but nginx rejects them, so it keeps serving the ones it has: .*(key values mismatch|SSL_CTX_use_PrivateKey)/);
     assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), serving, 'nginx still serves the certificate it had');
@@ -161,10 +152,10 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     const webapp = stack.container('webapp').getId();
     const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');
     // New leaves (and keys) from the same two CAs.
-    pki(serverPki, 'rotate-certs.sh');
-    pki(clientPki, 'rotate-certs.sh');
-    const newServer = sha256Of(join(serverPki, 'server.pem'));
-    const newClient = sha256Of(join(clientPki, 'client.pem'));
+    serverPki.run('rotate-certs.sh');
+    clientPki.run('rotate-certs.sh');
+    const newServer = sha256Of(serverPki.server.cert);
+    const newClient = sha256Of(clientPki.webapp.cert);
     assert.notEqual(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer);
 
     const webappFailures: string[] = [];

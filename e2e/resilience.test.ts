@@ -3,16 +3,14 @@
 // calls go over one channel. Its own stack with two server replicas and a throwaway PKI (the
 // rotation rewrites the certificates). Run alone with `make e2e-resilience`; `make test` runs it too.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { containerLogs, docker, inspect, waitFor, waitForLog } from './docker.ts';
-import { edgeCertificateSha256, sha256Of } from './edge-certificate.ts';
-import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { containerLogs, docker, inspect, waitFor, waitForLog, waitUntilHealthy } from './support/docker.ts';
+import { edgeCertificateSha256, sha256Of } from './support/edge-certificate.ts';
+import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './support/steady-load.ts';
+import { issuePki, type Pki } from './support/pki.ts';
+import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const callsPerSecond = 300;
 const execFileAsync = promisify(execFile);
@@ -49,30 +47,24 @@ async function failureEvidence(stack: Stack, report: LoadReport, replica?: strin
 
 describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
   let stack: Stack;
-  let certs: string;
+  let pki: Pki;
   let identity: { ca: string; cert: string; key: string };
   let load: SteadyLoadOptions;
 
   before(async () => {
-    certs = mkdtempSync(join(tmpdir(), 'dice-resilience-pki-'));
-    const pki = (script: string, ...args: string[]): void => {
-      const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...process.env, CERTS_DIR: certs }, encoding: 'utf8' });
-      assert.equal(result.status, 0, result.stderr);
-    };
-    pki('make-certs.sh');
     // The load has a certificate of its own, so its calls can be told apart in the edge log.
-    pki('client-cert.sh', 'load');
-    identity = { ca: join(certs, 'ca.pem'), cert: join(certs, 'clients/load.pem'), key: join(certs, 'clients/load-key.pem') };
+    pki = issuePki({ clients: ['load'] });
+    identity = pki.client('load');
     load = { address: '', identity, callsPerSecond };
     // Off, so the 10,000 calls run at full speed: the rate limit has its own tests in edge-contract.
-    stack = await startStack({ env: { CERTS_DIR: certs, EDGE_RATE_LIMIT: 'off' } });
+    stack = await startStack({ env: { CERTS_DIR: pki.dir, EDGE_RATE_LIMIT: 'off' } });
     load.address = stack.edgeAddress;
-    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=2', 'server');
+    await stack.scale(2);
   });
 
   after(async () => {
     await stack?.down();
-    if (certs) rmSync(certs, { recursive: true, force: true });
+    pki?.remove();
   });
 
   it("makes 10,000 calls on one channel through nginx without an error, on one connection (past nginx's default of 1000 requests per connection), with retries off", async () => {
@@ -95,7 +87,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
       await sleep(1500);
       // Docker sends SIGTERM and waits up to the grace period, as compose does with stop_grace_period.
       await docker('restart', '--time', '15', restarted);
-      await waitFor('the restarted replica to be healthy', 60_000, async () => ((await inspect(restarted, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+      await waitUntilHealthy('the restarted replica to be healthy', restarted);
       await sleep(1500);
     });
     assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report, restarted));
@@ -154,14 +146,14 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
         // Asynchronously, so the load keeps its pace while make runs.
         const make = await execFileAsync('make', ['--no-print-directory', 'rotate-certs'], {
           cwd: repoRoot,
-          env: { ...process.env, CERTS_DIR: certs, COMPOSE_PROJECT_NAME: stack.projectName },
+          env: { ...process.env, CERTS_DIR: pki.dir, COMPOSE_PROJECT_NAME: stack.projectName },
         });
         assert.match(make.stdout, /nginx reloaded/);
-        newServer.sha256 = sha256Of(join(certs, 'server.pem'));
-        newClient.sha256 = sha256Of(join(certs, 'client.pem'));
+        newServer.sha256 = sha256Of(pki.server.cert);
+        newClient.sha256 = sha256Of(pki.webapp.cert);
         // The server logs the certificate of every caller: the web app's calls arrive with the new one.
         await waitFor("the web app's calls to present the new client certificate", 20_000, async () => {
-          const logs = await Promise.all((await stack.compose('ps', '--quiet', 'server')).trim().split('\n').map(containerLogs));
+          const logs = await Promise.all((await stack.compose('ps', '--quiet', 'server')).trim().split('\n').map((id) => containerLogs(id)));
           return logs.join('\n').includes(`"sha256":"${newClient.sha256}"`) ? true : undefined;
         });
         await sleep(1500);

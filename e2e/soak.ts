@@ -12,17 +12,15 @@
 // what nginx answered and logged and the evidence of each failed call, and exits 1 when any scenario
 // but SIGKILL (and the closing upstream's at-once case, the behaviour the drain avoids) failed a call.
 // SOAK_RESTARTS, SOAK_RELOADS, SOAK_ROTATIONS, SOAK_UPSTREAM_CALLS shorten or lengthen the runs.
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Metadata } from '@grpc/grpc-js';
 import { metadataKeys } from '@dice/proto';
-import { edgeClient } from './edge-client.ts';
-import { docker, inspect, waitFor } from './docker.ts';
-import { callsOnOneChannel, startSteadyLoad, type LoadReport, type SteadyLoadOptions } from './steady-load.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { edgeClient } from './support/edge-client.ts';
+import { docker, waitFor, waitUntilHealthy } from './support/docker.ts';
+import { callsOnOneChannel, startSteadyLoad, type LoadReport, type SteadyLoadOptions } from './support/steady-load.ts';
+import { issuePki } from './support/pki.ts';
+import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -57,7 +55,6 @@ interface Evidence {
 }
 
 const serverReplicas = async (stack: Stack): Promise<string[]> => (await stack.compose('ps', '--quiet', 'server')).trim().split('\n').filter(Boolean);
-const healthy = async (id: string): Promise<true | undefined> => ((await inspect(id, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined);
 
 /**
  * What nginx saw since `since`: its error-log lines (stderr) counted by what they say, and its
@@ -67,7 +64,8 @@ const healthy = async (id: string): Promise<true | undefined> => ((await inspect
 async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<string>): Promise<Evidence> {
   // nginx writes its access log a buffer at a time, at the latest a second after a line (flush=1s).
   await sleep(1200);
-  const { stdout, stderr } = await execFileAsync('docker', ['logs', '--since', since, stack.container('nginx').getId()], { maxBuffer: 512 * 1024 * 1024 });
+  const stdout = await stack.logs('nginx', { since, stream: 'stdout' });
+  const stderr = await stack.logs('nginx', { since, stream: 'stderr' });
   const errors: Record<string, number> = {};
   for (const line of stderr.split('\n')) {
     const match = /\[(info|notice|warn|error|crit|alert)\] \d+#\d+: (?:\*\d+ )?(.*?)(?:, client: .*)?$/.exec(line);
@@ -99,7 +97,7 @@ async function edgeEvidenceSince(stack: Stack, since: string, failedIds: Set<str
   // The server's own log line for each failed call (requestId, durationMs, peer): did it see the call, and when?
   if (failedIds.size > 0) {
     const logs = new Map(replacedReplicaLogs);
-    for (const id of await stack.containers('server')) logs.set(id, (await execFileAsync('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 })).stdout);
+    for (const id of await stack.containers('server')) logs.set(id, await stack.logs(id, { since, stream: 'stdout' }));
     for (const [id, serverLog] of logs) {
       // Each line read once: its request id and peer (nginx's upstream connection, as the server
       // saw it), so a failed call can say which call on its connection it was (the first call on a
@@ -197,7 +195,7 @@ async function restartAlternating(stack: Stack, load: Omit<SteadyLoadOptions, 'c
     const target = replicas[i % replicas.length] as string;
     // SIGTERM, the drain, then a start: what `docker compose restart` and a node reboot do.
     await docker('restart', '--time', '15', target);
-    await waitFor('the restarted replica to be healthy', 60_000, () => healthy(target));
+    await waitUntilHealthy('the restarted replica to be healthy', target);
     // As a rolling restart waits for readiness: the next replica goes only once nginx sends calls here again.
     await waitFor('nginx to send calls to the restarted replica', 30_000, () => answersFrom(load, target));
   }
@@ -207,13 +205,13 @@ async function restartAlternating(stack: Stack, load: Omit<SteadyLoadOptions, 'c
 async function rollingReplacement(stack: Stack): Promise<void> {
   const old = await serverReplicas(stack);
   for (const [index, id] of old.entries()) {
-    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', `server=${old.length + 1}`, 'server');
+    await stack.scale(old.length + 1);
     // The new replica is healthy (compose --wait); nginx finds it on its next re-resolution.
     await sleep(6000);
     await docker('stop', '--time', '15', id);
     // Its log stays part of the scenario's evidence; the container must go, or compose would
     // start it again for the next scale-up instead of creating a new replica.
-    replacedReplicaLogs.set(id, (await execFileAsync('docker', ['logs', id], { maxBuffer: 512 * 1024 * 1024 })).stdout);
+    replacedReplicaLogs.set(id, await stack.logs(id, { stream: 'stdout' }));
     await docker('rm', id);
     if (index < old.length - 1) await sleep(1000);
   }
@@ -243,7 +241,7 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
     console.log(`make soak: starting a stack with two server replicas (rates ${rates.join(', ')} calls/s)`);
     stack = await startStack({ env: { CERTS_DIR: certs, EDGE_RATE_LIMIT: 'off', EDGE_ERROR_LOG_LEVEL: 'info' } });
     const started = stack;
-    await started.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=2', 'server');
+    await started.scale(2);
     const load = { address: started.edgeAddress, identity };
     for (const rate of rates) {
       // What the machine does at this rate with nothing going on: if latency is already high, the
@@ -268,7 +266,7 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
       results.push({ scenario: 'SIGKILL of one replica of two (retries off)', rate: Math.round(rate / 2), report: rawReport, failuresExpected: true, edge: { errors: {}, calls: {}, lines: {} } });
       console.log(`seen SIGKILL of one replica of two (retries off) at ${Math.round(rate / 2)} calls/s: ${JSON.stringify(rawReport.byCode)}; first: ${rawReport.failures.slice(0, 3).join(' | ')}`);
       await docker('start', victim);
-      await waitFor('the killed replica to be healthy again', 60_000, () => healthy(victim));
+      await waitUntilHealthy('the killed replica to be healthy again', victim);
       await sleep(6000);
     }
   } finally {
@@ -278,20 +276,14 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
 }
 
 async function main(): Promise<void> {
-  const certs = mkdtempSync(join(tmpdir(), 'dice-soak-pki-'));
+  const pki = issuePki({ clients: ['load'] });
   const results: ScenarioResult[] = [];
   try {
-    const pki = (script: string, ...args: string[]): void => {
-      const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...process.env, CERTS_DIR: certs }, encoding: 'utf8' });
-      if (result.status !== 0) throw new Error(`${script} failed: ${result.stderr}`);
-    };
-    pki('make-certs.sh');
-    pki('client-cert.sh', 'load');
-    const identity = { ca: join(certs, 'ca.pem'), cert: join(certs, 'clients/load.pem'), key: join(certs, 'clients/load-key.pem') };
-    if (only.has('upstream-close')) results.push(...(await nginxBeforeClosingUpstream(certs, identity)));
-    if ([...only].some((name) => name !== 'upstream-close')) results.push(...(await operatedUnderLoad(certs, identity)));
+    const identity = pki.client('load');
+    if (only.has('upstream-close')) results.push(...(await nginxBeforeClosingUpstream(pki.dir, identity)));
+    if ([...only].some((name) => name !== 'upstream-close')) results.push(...(await operatedUnderLoad(pki.dir, identity)));
   } finally {
-    rmSync(certs, { recursive: true, force: true });
+    pki.remove();
   }
   console.log('\n| scenario | calls/s | calls | failed | by status | edge answered UNAVAILABLE (retried) | latency p50 / p99 / max ms |\n|---|---|---|---|---|---|---|');
   for (const { scenario: name, rate, report, edge } of results) {

@@ -1,15 +1,12 @@
 // End to end against the real images: docker-compose.yml built fresh and started with
 // Testcontainers. Run with `make e2e` (it prepares .env and the certificates first).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { containerLogs, docker, inspect, waitFor } from './docker.ts';
-import { edgeClient, rollDie, type ClientIdentity } from './edge-client.ts';
-import { certsDir, repoRoot, startStack, type Stack } from './stack.ts';
+import { containerLogs, docker, inspect, waitFor, waitUntilHealthy } from './support/docker.ts';
+import { edgeClient, rollDie, type ClientIdentity } from './support/edge-client.ts';
+import { tutorialClientRolls } from './support/python-clients.ts';
+import { certsDir, startStack, type Stack } from './support/stack.ts';
 
 const dieFaces = ['⚀', '⚁', '⚂', '⚃', '⚄', '⚅'];
 const unavailableSentence = 'The dice service is unavailable, try again shortly';
@@ -28,15 +25,12 @@ function canConnect(port: number): Promise<boolean> {
 
 describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
   let stack: Stack;
-  let stubsDir: string;
 
   before(async () => {
-    stubsDir = mkdtempSync(join(tmpdir(), 'dice-python-stubs-'));
     stack = await startStack();
   });
 
   after(async () => {
-    if (stubsDir) rmSync(stubsDir, { recursive: true, force: true });
     await stack?.down();
   });
 
@@ -83,15 +77,8 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
   });
 
   it("answers the original tutorial's Python grpcio client, unchanged", async () => {
-    const python = process.env['PYTHON'] ?? 'python3';
     // Stubs generated from our api.proto exactly as the tutorial did (grpc_tools.protoc).
-    execFileSync(python, ['-m', 'grpc_tools.protoc', `-I${repoRoot}proto`, `--python_out=${stubsDir}`, `--grpc_python_out=${stubsDir}`, 'api.proto']);
-    const client = join(repoRoot, 'e2e/python/tutorial_client.py');
-    const output = execFileSync(python, [client, stack.edgeAddress, projectClient.ca, projectClient.cert ?? '', projectClient.key ?? '', '30'], {
-      env: { ...process.env, PYTHONPATH: stubsDir },
-      encoding: 'utf8',
-    });
-    const values = output.trim().split('\n').map(Number);
+    const values = tutorialClientRolls(stack.edgeAddress, { ca: projectClient.ca, cert: projectClient.cert ?? '', key: projectClient.key ?? '' }, 30);
     assert.equal(values.length, 30);
     for (const value of values) assert.ok(Number.isInteger(value) && value >= 1 && value <= 6, `out of range: ${value}`);
   });
@@ -181,7 +168,7 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
     assert.ok(['UNAVAILABLE', 'DEADLINE_EXCEEDED'].includes(body.grpcCode), `grpcCode ${body.grpcCode}`);
 
     await docker('start', server);
-    await waitFor('the server to be healthy again', 60_000, async () => ((await inspect(server, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
+    await waitUntilHealthy('the server to be healthy again', server);
     const up = await waitFor('/ to answer 200 again', 30_000, async () => {
       const response = await fetch(`${stack.webappUrl}/`);
       return response.status === 200 ? response : undefined;
@@ -238,7 +225,7 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
   it('scales to 3 server replicas without restarting nginx: 300 calls reach all 3, the page names the replica', async () => {
     const nginx = stack.container('nginx').getId();
     const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');
-    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=3', 'server');
+    await stack.scale(3);
     const replicas = (await stack.compose('ps', '--quiet', 'server')).trim().split('\n');
     assert.equal(replicas.length, 3);
     const hostnames = new Set(await Promise.all(replicas.map((id) => inspect(id, '{{.Config.Hostname}}'))));

@@ -4,28 +4,25 @@
 // one after 2 s with a status (STREAM_IDLE_TIMEOUT_MS), one message may be 16 KiB. Two server
 // replicas, its own throwaway PKI, and an access policy that gives reflection to one client only.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
 import { metadataKeys, serviceNames, type DiceServiceClient } from '@dice/proto';
-import { containerLogs, docker, waitFor } from './docker.ts';
-import { edgeClient, type ClientIdentity } from './edge-client.ts';
-import { askReflection } from './reflection-client.ts';
-import { rollDice, rollOnDemand, watchHealth } from './stream-calls.ts';
-import { repoRoot, startStack, type Stack } from './stack.ts';
+import { containerLogs, docker, waitFor } from './support/docker.ts';
+import { edgeClient } from './support/edge-client.ts';
+import { askReflection } from './support/reflection-client.ts';
+import { rollDice, rollOnDemand, watchHealth } from './support/stream-calls.ts';
+import { issuePki } from './support/pki.ts';
+import { pythonRollDice } from './support/python-clients.ts';
+import { startStack, type Stack } from './support/stack.ts';
 
-const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const scratch = mkdtempSync(join(tmpdir(), 'dice-streams-'));
-const pki = join(scratch, 'pki');
+const pki = issuePki({ clients: ['alice'] });
 const edgeIdleMs = 3000;
 
 const stackEnv = {
-  CERTS_DIR: pki,
+  CERTS_DIR: pki.dir,
   EDGE_RATE_LIMIT: 'off',
   EDGE_STREAM_IDLE_TIMEOUT: `${edgeIdleMs / 1000}s`,
   STREAM_IDLE_TIMEOUT_MS: '2000',
@@ -43,8 +40,8 @@ interface AccessEntry {
 describe('streams, deadlines and reflection through the edge', { timeout: 20 * 60_000 }, () => {
   let stack: Stack;
   let client: DiceServiceClient;
-  const webapp: Required<ClientIdentity> = { ca: join(pki, 'ca.pem'), cert: join(pki, 'client.pem'), key: join(pki, 'client-key.pem') };
-  const alice: Required<ClientIdentity> = { ca: join(pki, 'ca.pem'), cert: join(pki, 'clients/alice.pem'), key: join(pki, 'clients/alice-key.pem') };
+  const webapp = pki.webapp;
+  const alice = pki.client('alice');
 
   async function accessLog(): Promise<AccessEntry[]> {
     const logs = await containerLogs(stack.container('nginx').getId());
@@ -55,17 +52,15 @@ describe('streams, deadlines and reflection through the edge', { timeout: 20 * 6
   }
 
   before(async () => {
-    await run('bash', [join(repoRoot, 'scripts/make-certs.sh')], { env: { ...process.env, CERTS_DIR: pki } });
-    await run('bash', [join(repoRoot, 'scripts/client-cert.sh'), 'alice'], { env: { ...process.env, CERTS_DIR: pki } });
     stack = await startStack({ env: stackEnv });
-    await stack.compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', 'server=2', 'server');
+    await stack.scale(2);
     client = edgeClient(stack.edgeAddress, webapp);
   });
 
   after(async () => {
     client?.close();
     await stack?.down();
-    rmSync(scratch, { recursive: true, force: true });
+    pki.remove();
   });
 
   it('keeps a server stream open well past the idle timeout while it sends more often, and ends it OK', async () => {
@@ -109,18 +104,13 @@ describe('streams, deadlines and reflection through the edge', { timeout: 20 * 6
       { count: 0, intervalMs: 100, sentence: 'count must be between 1 and 100 (got 0)' },
       { count: 5, intervalMs: 60_000, sentence: 'interval_ms must be between 0 and 10000 (got 60000)' },
     ];
-    const stubs = mkdtempSync(join(scratch, 'stubs-'));
-    const python = process.env['PYTHON'] ?? 'python3';
-    execFileSync(python, ['-m', 'grpc_tools.protoc', `-I${repoRoot}proto`, `--python_out=${stubs}`, `--grpc_python_out=${stubs}`, 'api.proto']);
-    const probe = join(repoRoot, 'e2e/python/stream_probe.py');
     for (const { count, intervalMs, sentence } of cases) {
       const end = await rollDice(client, { count, intervalMs }).ended;
       assert.deepEqual([end.code, end.details], ['INVALID_ARGUMENT', sentence], 'grpc-js');
-      const output = execFileSync(python, [probe, stack.edgeAddress, webapp.ca, webapp.cert, webapp.key, String(count), String(intervalMs)], { env: { ...process.env, PYTHONPATH: stubs }, encoding: 'utf8' });
-      const pythonEnd = JSON.parse(output) as { values: number[]; code: string; details: string };
+      const pythonEnd = pythonRollDice(stack.edgeAddress, webapp, count, intervalMs);
       assert.deepEqual([pythonEnd.code, pythonEnd.details], ['INVALID_ARGUMENT', sentence], 'Python grpcio');
     }
-    const streamed = JSON.parse(execFileSync(python, [probe, stack.edgeAddress, webapp.ca, webapp.cert, webapp.key, '5', '10'], { env: { ...process.env, PYTHONPATH: stubs }, encoding: 'utf8' })) as { values: number[]; code: string };
+    const streamed = pythonRollDice(stack.edgeAddress, webapp, 5, 10);
     assert.deepEqual([streamed.code, streamed.values.length], ['OK', 5], 'Python grpcio reads a server stream through the edge');
   });
 
@@ -131,7 +121,7 @@ describe('streams, deadlines and reflection through the edge', { timeout: 20 * 6
     assert.equal(end.code, 'DEADLINE_EXCEEDED');
     assert.ok(end.tookMs >= 950 && end.tookMs < 1500, `ended after ${end.tookMs} ms`);
     const line = await waitFor('the server log line of the call', 5000, async () => {
-      const logs = (await Promise.all((await stack.containers('server')).map(containerLogs))).join('\n');
+      const logs = (await Promise.all((await stack.containers('server')).map((id) => containerLogs(id)))).join('\n');
       const found = logs
         .split('\n')
         .filter((text) => text.startsWith('{') && text.includes(`"requestId":"${String(metadata.get(metadataKeys.requestId)[0])}"`))

@@ -1,21 +1,15 @@
 // The bench's throwaway PKIs (ECDSA, RSA), each with a client certificate "bench" for the load tool.
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { metadataKeys } from '@dice/proto';
+import { issuePki } from '../../e2e/support/pki.ts';
 import { repoRoot } from './bench-stack.ts';
 
 const pkiRoot = `${repoRoot}bench/.pki`;
 
-/** The PKI of this key type under bench/.pki, made on first use. */
+/** The PKI of this key type under bench/.pki, made on first use (e2e/support/pki.ts, as every suite's). */
 export function pki(kind: 'ecdsa' | 'rsa'): string {
-  const dir = `${pkiRoot}/${kind}`;
-  if (!existsSync(`${dir}/clients/bench.pem`)) {
-    const env = { ...process.env, CERTS_DIR: dir, KEY_TYPE: kind };
-    execFileSync('bash', [`${repoRoot}scripts/make-certs.sh`], { env, stdio: 'ignore' });
-    execFileSync('bash', [`${repoRoot}scripts/client-cert.sh`, 'bench'], { env, stdio: 'ignore' });
-  }
-  return dir;
+  return issuePki({ dir: `${pkiRoot}/${kind}`, keyType: kind, clients: ['bench'] }).dir;
 }
 
 /**

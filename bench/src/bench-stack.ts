@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { repoRoot, startStack, type Service, type Stack } from '../../e2e/stack.ts';
+import { repoRoot, startStack, type Service, type Stack } from '../../e2e/support/stack.ts';
 
 const run = promisify(execFile);
 export { repoRoot, type Service };
@@ -114,7 +114,7 @@ export class BenchStack {
   /** Log lines of a service since an ISO time. */
   async logsSince(service: Service, since: string): Promise<string> {
     const ids = await this.containers(service);
-    const logs = await Promise.all(ids.map(async (id) => (await run('docker', ['logs', '--since', since, id], { maxBuffer: 512 * 1024 * 1024 })).stdout));
+    const logs = await Promise.all(ids.map((id) => this.running.logs(id, { since, stream: 'stdout' })));
     return logs.join('\n');
   }
 }

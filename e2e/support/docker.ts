@@ -19,10 +19,22 @@ export async function dockerWithEnv(env: Record<string, string>, ...args: string
   }
 }
 
-/** Both streams of a container's log, as text. */
-export async function containerLogs(id: string): Promise<string> {
-  const { stdout, stderr } = await run('docker', ['logs', id], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout + stderr;
+export interface LogOptions {
+  /** Only what was written from then (docker's --since: an ISO time). */
+  since?: string;
+  /** stdout (the services' JSON lines, nginx's access log), stderr (nginx's error log), or both. */
+  stream?: 'stdout' | 'stderr' | 'both';
+}
+
+/** A container's log, as text. */
+export async function containerLogs(id: string, { since, stream = 'both' }: LogOptions = {}): Promise<string> {
+  const { stdout, stderr } = await run('docker', ['logs', ...(since ? ['--since', since] : []), id], { maxBuffer: 512 * 1024 * 1024 });
+  return stream === 'stdout' ? stdout : stream === 'stderr' ? stderr : stdout + stderr;
+}
+
+/** Waits until Docker reports the container's healthcheck as healthy. */
+export async function waitUntilHealthy(description: string, id: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(description, timeoutMs, async () => ((await inspect(id, '{{.State.Health.Status}}')) === 'healthy' ? true : undefined));
 }
 
 export async function inspect(id: string, format: string): Promise<string> {

@@ -78,7 +78,7 @@ export async function probeWithGrpcJs(options: ProbeOptions): Promise<CallOutcom
   }
 }
 
-/** The same calls made by Python's grpcio (e2e/python/probe.py), for the clients the edge must also serve. */
+/** The same calls made by Python's grpcio (e2e/support/python/probe.py), for the clients the edge must also serve. */
 export async function probeWithPython(options: ProbeOptions): Promise<CallOutcome[]> {
   const { stdout } = await runPython([
     JSON.stringify({

@@ -4,12 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DockerComposeEnvironment, Wait, type StartedDockerComposeEnvironment, type StartedTestContainer } from 'testcontainers';
-import { dockerWithEnv } from './docker.ts';
+import { containerLogs, dockerWithEnv, type LogOptions } from './docker.ts';
 
-export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
 
 export type Service = 'server' | 'nginx' | 'webapp';
+const isService = (target: string): target is Service => target === 'server' || target === 'nginx' || target === 'webapp';
 
 export interface Stack {
   /** The compose project name, for `docker compose` and make targets (COMPOSE_PROJECT_NAME). */
@@ -25,6 +26,10 @@ export interface Stack {
   address(service: Service, port: number): string;
   /** Runs `docker compose` for this project with the variables the stack was started with. */
   compose(...args: string[]): Promise<string>;
+  /** Runs n server replicas (nginx finds them by DNS), waiting until every one is healthy. */
+  scale(replicas: number): Promise<void>;
+  /** The log of a service's first container, or of a container by id; since: from then on. */
+  logs(target: Service | string, options?: LogOptions): Promise<string>;
   /**
    * Brings the running stack to other compose variables (containers whose settings changed are
    * recreated) and resolves with the stack as it now is: published ports may have changed.
@@ -82,6 +87,10 @@ export async function startStack({ env = {}, overrides = [], projectName = `dice
       containers: async (service) => (await compose('ps', '--quiet', service)).trim().split('\n').filter(Boolean),
       address,
       compose,
+      scale: async (replicas) => {
+        await compose('up', '--detach', '--wait', '--no-deps', '--no-recreate', '--scale', `server=${replicas}`, 'server');
+      },
+      logs: (target, options) => containerLogs(isService(target) ? container(target).getId() : target, options),
       update: (changes) => up({ ...composeEnv, ...changes }, false),
       down,
     };
