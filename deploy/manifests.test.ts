@@ -1,5 +1,5 @@
 // The manifests in deploy/, proven as far as a machine without a cluster can: each overlay renders
-// with kustomize (the same `kubectl kustomize` the README's `kubectl apply -k` runs), every object
+// with kustomize (the same `kubectl kustomize` docs/kubernetes.md's `kubectl apply -k` runs), every object
 // validates against the Kubernetes OpenAPI schema (kubernetes-models) or, for OpenShift's Route,
 // against the Route API's fields, and the rendered objects keep the policies a platform team checks.
 import assert from 'node:assert/strict';

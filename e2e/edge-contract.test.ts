@@ -1,4 +1,4 @@
-// The edge's error contract (README, "What a client hears"): every way a call can be refused or
+// The edge's error contract (docs/error-contract.md): every way a call can be refused or
 // fail, asserted by the exact gRPC status that grpc-js and Python's grpcio each report, against
 // the real images. Runs its own stack with its own throwaway PKI, a small rate limit, a short
 // upstream timeout and an access policy.
@@ -140,7 +140,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   it('a revoked client certificate: UNAUTHENTICATED after make revoke, without dropping other clients', async () => {
     await expectStatus(as('alice'), 'OK', /^$/);
     // A channel with the web app's certificate stays open across the reload (configured as the
-    // README says, so a call racing the old worker's GOAWAY is retried).
+    // docs/operations.md says, so a call racing the old worker's GOAWAY is retried).
     const client = edgeClient(stack.edgeAddress, pki.webapp, { retries: 'policy' });
     try {
       assert.ok((await rollDie(client)) >= 1);

@@ -1,5 +1,5 @@
-// Streaming RPCs, deadlines and server reflection through the real edge (README, "Streams,
-// deadlines and reflection"). Its own stack with short stream timeouts, so each case runs in
+// Streaming RPCs, deadlines and server reflection through the real edge (docs/streams-and-deadlines.md).
+// Its own stack with short stream timeouts, so each case runs in
 // seconds: the edge lets a stream stay quiet 3 s (EDGE_STREAM_IDLE_TIMEOUT), the server ends a quiet
 // one after 2 s with a status (STREAM_IDLE_TIMEOUT_MS), one message may be 16 KiB. Two server
 // replicas, its own throwaway PKI, and an access policy that gives reflection to one client only.

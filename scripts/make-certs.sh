@@ -43,8 +43,8 @@ fi
 issue_leaf() { # name
   local name=$1
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
-  # An own CA (see README) keeps its key elsewhere: then every certificate must come from there.
-  have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see README, 'Using your own CA')."
+  # An own CA (docs/certificates.md) keeps its key elsewhere: then every certificate must come from there.
+  have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see docs/certificates.md, 'Using your own CA')."
   say "issuing $name.pem"
   "issue_${name}_leaf" "$dir/$name.pem" "$dir/$name-key.pem"
 }
@@ -56,7 +56,7 @@ issue_leaf client
 if have_ca_key; then
   update_crl
 elif [ ! -s "$dir/crl.pem" ]; then
-  die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see README, 'Using your own CA')."
+  die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see docs/certificates.md, 'Using your own CA')."
 fi
 
 protect_leaf_files

@@ -10,7 +10,7 @@ export interface ClientIdentity {
 
 /**
  * How the client retries: grpc-js's default (transparent retries only), 'policy' (the service config
- * the README tells clients to use) or 'off' (none at all, so every failure is seen).
+ * docs/operations.md tells clients to use) or 'off' (none at all, so every failure is seen).
  */
 export type RetryMode = 'default' | 'policy' | 'off';
 

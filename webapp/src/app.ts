@@ -33,6 +33,22 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * app.close(), bounded: requests still running after graceMs have their connections closed, so
+ * no client can hold the shutdown. Resolves once the app is closed either way.
+ */
+export async function closeWithin(app: FastifyInstance, graceMs: number, logger: { warn(object: object, message: string): void }): Promise<void> {
+  const closed = app.close();
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([closed.then(() => false), new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), graceMs); })]);
+  clearTimeout(timer);
+  if (late) {
+    logger.warn({ graceMs }, 'requests still running after the shutdown grace: closing their connections');
+    app.server.closeAllConnections();
+    await closed;
+  }
+}
+
 /** The web app as Fastify plugins, one per concern; only main.ts listens. */
 export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTimeouts, benchRoutes: bench }: AppOptions): FastifyInstance {
   const app = Fastify({
@@ -56,10 +72,19 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTimeMs: Math.round(reply.elapsedTime * 1000) / 1000, remoteAddress: request.ip }, 'request');
   });
+  // app.close() waits for requests in flight; an event stream may run for minutes, so closing ends
+  // each one at once with a final `failure` event (server-sent-events.ts).
+  const shuttingDown = new AbortController();
+  app.addHook('preClose', async () => shuttingDown.abort());
+  // A keep-alive connection whose last response ends during the shutdown would otherwise hold
+  // app.close() until the client drops it; close it as soon as it is idle.
+  app.addHook('onResponse', async () => {
+    if (shuttingDown.signal.aborted) setImmediate(() => app.server.closeIdleConnections());
+  });
   if (metrics) app.register(httpMetrics, { metrics });
   app.register(viewEngine);
   app.register(pageRoutes, { dice });
-  app.register(apiRoutes, { dice });
+  app.register(apiRoutes, { dice, shutdown: shuttingDown.signal });
   app.register(assetRoutes);
   app.register(healthRoutes);
   if (bench) app.register(benchRoutes, bench);

@@ -16,6 +16,8 @@ export const webappSettings = {
   METRICS_PORT: integerSetting(9464, 1, 65535, 'Prometheus metrics (`GET /metrics`), apart from the public port.'),
   CERT_EXPIRY_WARN_DAYS: integerSetting(30, 0, 3650, 'A warning is logged, and the metric says so, when the client certificate has fewer days left than this.'),
   BENCH_ROUTES: choiceSetting('off', ['on', 'off'] as const, '`on` serves `/bench/hello` and `/bench/roll-new-channel` for make bench; never in a deployment.'),
+  // Below Docker's 10 s stop timeout and the Deployment's 15 s terminationGracePeriodSeconds.
+  SHUTDOWN_GRACE_MS: integerSetting(5000, 0, 600_000, 'After SIGTERM, how long requests in flight may take before their connections are closed; event streams end at once with a `failure` event.'),
   HTTP_CONNECTION_TIMEOUT_MS: integerSetting(10_000, 1, 600_000, 'A connection that sends nothing for this long is closed (slow clients).'),
   HTTP_REQUEST_TIMEOUT_MS: integerSetting(15_000, 1, 600_000, 'A request must have arrived completely within this long.'),
   // Above the 60 s most load balancers keep an idle connection, so they close it first.
@@ -56,6 +58,7 @@ export interface WebappConfig {
   logBufferBytes: number;
   metricsPort: number;
   certificateWarnDays: number;
+  shutdownGraceMs: number;
   /** Benchmark-only routes under /bench/ (see buildApp); never on in a deployment. */
   benchRoutes: boolean;
   httpTimeouts: HttpTimeouts;
@@ -74,6 +77,7 @@ export function loadWebappConfig(env: Env = process.env): WebappConfig {
     logBufferBytes: settings.LOG_BUFFER_BYTES,
     metricsPort: settings.METRICS_PORT,
     certificateWarnDays: settings.CERT_EXPIRY_WARN_DAYS,
+    shutdownGraceMs: settings.SHUTDOWN_GRACE_MS,
     benchRoutes: settings.BENCH_ROUTES === 'on',
     httpTimeouts: timeouts(settings),
   };

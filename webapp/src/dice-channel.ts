@@ -12,6 +12,8 @@ export interface RollDiceOptions {
   count: number;
   intervalMs: number;
   requestId?: string;
+  /** Aborted: the call is cancelled (the web app is shutting down). */
+  signal?: AbortSignal;
 }
 
 /** What the web app needs from the dice service. */
@@ -89,13 +91,15 @@ export function createDiceChannel({ target, credentials, deadlineMs, tlsServerNa
         });
       });
     },
-    async *rollDice({ count, intervalMs, requestId }) {
+    async *rollDice({ count, intervalMs, requestId, signal }) {
       const metadata = new grpc.Metadata();
       if (requestId) metadata.set(metadataKeys.requestId, requestId);
       inFlight++;
       const startedAt = performance.now();
       // The stream's deadline: the usual one for the first roll, plus the pauses between the rolls.
       const call = client.RollDice({ count, intervalMs }, metadata, { deadline: Date.now() + deadlineMs + count * intervalMs });
+      const cancel = (): void => call.cancel();
+      signal?.addEventListener('abort', cancel, { once: true });
       let replica: string | undefined;
       call.on('metadata', (headers: grpc.Metadata) => {
         const value = headers.get(metadataKeys.replica)[0];
@@ -112,6 +116,7 @@ export function createDiceChannel({ target, credentials, deadlineMs, tlsServerNa
       } finally {
         // Still CANCELLED here: the consumer stopped reading, so the server may stop rolling.
         if (code === 'CANCELLED') call.cancel();
+        signal?.removeEventListener('abort', cancel);
         if (--inFlight === 0) idle?.();
         onCallEnd?.(methodPaths.rollDice, code, (performance.now() - startedAt) / 1000);
       }

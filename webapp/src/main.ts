@@ -1,6 +1,6 @@
 import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { buildApp } from './app.ts';
+import { buildApp, closeWithin } from './app.ts';
 import { loadWebappConfig } from './config.ts';
 import { createReloadingDiceClient } from './reloading-dice-client.ts';
 import type { ChannelCredentials } from '@grpc/grpc-js';
@@ -32,8 +32,9 @@ await runMain('webapp', async () => {
   logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   logger.info({ diceTarget: config.diceTarget }, 'rolling dice through the gRPC edge');
   onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await app.close();
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new connections, requests in flight finish, event streams end');
+    await closeWithin(app, config.shutdownGraceMs, logger);
     dice.close();
+    logger.info('stopped');
   });
 });

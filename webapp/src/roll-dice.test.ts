@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
+import type { AddressInfo } from 'node:net';
+import { buildApp, closeWithin } from './app.ts';
 import { DiceCallError, type RollResult } from './dice-channel.ts';
+import { shuttingDownSentence } from './server-sent-events.ts';
 import { build } from './testing/build-app.ts';
 import { fakeDice } from './testing/fake-dice.ts';
 
@@ -143,5 +146,52 @@ describe('GET / with Roll N dice', () => {
     const page = await build(t, { dice }).inject({ method: 'GET', url: '/?count=3' });
     assert.equal(page.statusCode, 503);
     assert.match(page.body, /The dice service is unavailable, try again shortly/);
+  });
+});
+
+describe('shutting down with event streams open', () => {
+  it('ends an open stream at once with a failure event saying the web app is restarting, and closes', async (t) => {
+    let cancelled = false;
+    const dice = fakeDice({
+      // The first die, then nothing until the signal cancels the call, as a real stream cancelled by the web app.
+      async *rollDice({ signal }): AsyncIterable<RollResult> {
+        yield { value: 4, replica: 'r1' };
+        await new Promise<void>((resolve) => signal?.addEventListener('abort', () => resolve(), { once: true }));
+        cancelled = true;
+        throw new DiceCallError(status.CANCELLED, 'Cancelled on client');
+      },
+    });
+    const app = buildApp({ dice });
+    t.after(() => app.server.closeAllConnections());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const response = await fetch(`http://127.0.0.1:${port}/api/roll-dice?count=100&interval_ms=2000`);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let body = decoder.decode((await reader.read()).value);
+    assert.match(body, /event: roll/, 'the first die arrived: the stream is open');
+    const startedAt = Date.now();
+    const closed = app.close();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) body += decoder.decode(chunk.value);
+    await closed;
+    assert.ok(Date.now() - startedAt < 5000, `closed in ${Date.now() - startedAt} ms, not after the stream's 100 dice`);
+    assert.ok(cancelled, 'the gRPC call was cancelled');
+    assert.deepEqual(events(body).at(-1), ['failure', { error: shuttingDownSentence, grpcCode: 'UNAVAILABLE', count: 1 }]);
+  });
+
+  it('closes the connections of requests still running after the grace (closeWithin)', async (t) => {
+    const app = buildApp({ dice: fakeDice({ roll: () => new Promise(() => {}) }) });
+    t.after(() => app.server.closeAllConnections());
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const stuck = fetch(`http://127.0.0.1:${port}/api/roll`).then(() => 'answered', () => 'connection closed');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const warnings: object[] = [];
+    const startedAt = Date.now();
+    await closeWithin(app, 300, { warn: (object) => warnings.push(object) });
+    const took = Date.now() - startedAt;
+    assert.ok(took >= 300 && took < 3000, `closed after ${took} ms: the grace, not the request`);
+    assert.deepEqual(warnings, [{ graceMs: 300 }]);
+    assert.equal(await stuck, 'connection closed');
   });
 });
