@@ -4,8 +4,6 @@
 // one after 2 s with a status (STREAM_IDLE_TIMEOUT_MS), one message may be 16 KiB. Two server
 // replicas, its own throwaway PKI, and an access policy that gives reflection to one client only.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Metadata } from '@grpc/grpc-js';
 import { metadataKeys, serviceNames, type DiceServiceClient } from '@dice/proto';

@@ -166,7 +166,8 @@ describe('shutting down with event streams open', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = app.server.address() as AddressInfo;
     const response = await fetch(`http://127.0.0.1:${port}/api/roll-dice?count=100&interval_ms=2000`);
-    const reader = response.body!.getReader();
+    assert.ok(response.body, 'a streamed body');
+    const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let body = decoder.decode((await reader.read()).value);
     assert.match(body, /event: roll/, 'the first die arrived: the stream is open');
