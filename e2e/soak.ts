@@ -1,6 +1,6 @@
 // make soak: the zero-failed-calls promise, repeated until a rare failure would show.
 // First, on a stack of its own, why the server's drain never closes a connection at once
-// (server/src/connection-drain.ts): the same nginx in front of e2e/peers/closing-upstream.mjs.
+// (server/src/h2c-connections.ts): the same nginx in front of e2e/peers/closing-upstream.mjs.
 // Then a stack of its own (two server replicas, a throwaway PKI) runs a steady RollDie load through
 // nginx with a client certificate while each scenario runs, at SOAK_RATES calls/s (default 300 and
 // 500, about the most a 2-core machine holds through a disruption; the baseline's latency shows

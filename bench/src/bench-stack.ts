@@ -41,7 +41,7 @@ const peerOverrides: Record<NonNullable<StackSettings['serverPeer']>, string[]> 
 };
 
 /**
- * The stack under test, on the driver the e2e suite uses (e2e/stack.ts): docker-compose.yml plus
+ * The stack under test, on the driver the e2e suite uses (e2e/support/stack.ts): docker-compose.yml plus
  * bench/compose.bench.yml (the server's h2c port on loopback for the direct scenario, replicas
  * from SERVER_REPLICAS) as project dice-bench, with the web app's bench routes on and the
  * per-certificate rate limit off (the bench measures capacity). Addresses come from the driver

@@ -11,7 +11,7 @@ import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createCallInterceptor } from './call-interceptor.ts';
 import { createCallRecorder } from './call-record.ts';
 import { createStreamGuard } from './stream-guard.ts';
-import { createConnectionDrain } from './connection-drain.ts';
+import { createH2cConnections } from './h2c-connections.ts';
 import { serverDefaults } from './config.ts';
 
 export interface DiceServer {
@@ -22,7 +22,7 @@ export interface DiceServer {
    * readiness probes that see NOT_SERVING take it out of the endpoints (and nginx's DNS answers)
    * before it stops listening. Then new connections are refused and every connection gets a GOAWAY;
    * in-flight calls may finish, and the connections are closed once no call has run for a moment
-   * (connection-drain.ts says why not at once). Whatever is still running graceMs later is cancelled.
+   * (h2c-connections.ts says why not at once). Whatever is still running graceMs later is cancelled.
    */
   shutdown(graceMs: number, drainDelayMs?: number): Promise<void>;
 }
@@ -74,7 +74,7 @@ export function createServer({
   health.addToServer(server);
 
   addReflection(server);
-  const connections = createConnectionDrain(server, logger);
+  const connections = createH2cConnections(server, logger);
 
   let servingStatus: 'SERVING' | 'NOT_SERVING' = 'NOT_SERVING';
   const setServing = (serving: boolean): void => {

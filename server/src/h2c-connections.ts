@@ -5,8 +5,10 @@ import { ServerCredentials, type Server } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
 /**
- * The server's listening socket and its connections, drained so that no connection is closed
- * while its peer may still be finishing a response.
+ * The server's h2c connections from accept to close: the listening socket (the server owns it, so
+ * it can stop accepting without grpc-js closing every session), each accepted connection handed to
+ * grpc-js, and the drain, so that no connection is closed while its peer may still be finishing a
+ * response. One module, because the drain needs the accepted sockets and the listener both.
  *
  * Why not grpc-js's tryShutdown alone: it closes every HTTP/2 session itself, with a GOAWAY and
  * then a FIN the moment the session's last call ends. nginx takes that FIN for a cut-off response
@@ -23,7 +25,7 @@ import type { Logger } from 'pino';
  * `lingerMs` (the time nginx gets to read a response it has been sent) before grpc-js closes what
  * is left.
  */
-export interface ConnectionDrain {
+export interface H2cConnections {
   /** Listens on host:port (h2c) and hands each connection to grpc-js; resolves with the port. */
   listen(host: string, port: number): Promise<number>;
   /**
@@ -42,7 +44,7 @@ export interface ConnectionDrain {
 const streamCreated = channel('http2.server.stream.created');
 const streamClosed = channel('http2.server.stream.close');
 
-export function createConnectionDrain(server: Server, logger: Logger, { lingerMs = 1000 } = {}): ConnectionDrain {
+export function createH2cConnections(server: Server, logger: Logger, { lingerMs = 1000 } = {}): H2cConnections {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   // The accepted connections by peer address and port: a session's socket is a proxy, not the
   // accepted socket, so the two are matched by the peer.
