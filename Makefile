@@ -45,6 +45,10 @@ rotate-certs: certs ## New server and client certificates from the same CA; ngin
 	@scripts/rotate-certs.sh
 	@$(MAKE) --no-print-directory reload-nginx
 
+.PHONY: rotate-edge-token
+rotate-edge-token: certs ## Replace the secret the edge adds to every call and the server requires, in three steps, failing no call
+	@scripts/rotate-edge-token.sh
+
 .PHONY: reload-nginx
 reload-nginx: ## Reload nginx's configuration, certificates and CRL without dropping calls (if it runs)
 	@if [ -n "$$($(COMPOSE) ps --quiet --status running nginx 2>/dev/null)" ]; then \

@@ -127,7 +127,7 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
         }
       }
       const mounted = byKind(objects, 'Deployment').flatMap((deployment) => (podSpec(deployment).volumes ?? []).flatMap((volume) => [volume.secret?.secretName, ...(volume.projected?.sources.map((source) => source.secret?.name) ?? [])]));
-      assert.deepEqual([...new Set(mounted.filter(Boolean))].sort(), ['dice-client-ca', 'dice-edge-tls', 'dice-webapp-tls'], 'the Secrets make k8s-secrets writes');
+      assert.deepEqual([...new Set(mounted.filter(Boolean))].sort(), ['dice-client-ca', 'dice-edge-tls', 'dice-edge-token', 'dice-webapp-tls'], 'the Secrets make k8s-secrets writes');
       assert.deepEqual(byKind(objects, 'Secret'), [], 'no Secret (no key material) in the manifests');
     });
 

@@ -80,7 +80,8 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   let serverPki: Pki;
   const edgeSecret = new SecretVolume(join(scratch, 'secrets/edge'));
   const webappSecret = new SecretVolume(join(scratch, 'secrets/webapp'));
-  const edgeFiles = () => ({ 'server.pem': serverPki.server.cert, 'server-key.pem': serverPki.server.key, 'client-ca.pem': clientPki.ca, 'crl.pem': join(clientPki.dir, 'crl.pem') });
+  const serverSecret = new SecretVolume(join(scratch, 'secrets/server'));
+  const edgeFiles = () => ({ 'server.pem': serverPki.server.cert, 'server-key.pem': serverPki.server.key, 'client-ca.pem': clientPki.ca, 'crl.pem': join(clientPki.dir, 'crl.pem'), 'edge-token': join(serverPki.dir, 'edge-token') });
   const webappFiles = () => ({ 'tls.crt': clientPki.webapp.cert, 'tls.key': clientPki.webapp.key, 'ca.crt': serverPki.ca });
   // A client that trusts only the server CA and holds a certificate from the client CA.
   let identity: ClientFiles;
@@ -92,8 +93,9 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     identity = { ...clientPki.client('load'), ca: serverPki.ca };
     edgeSecret.write(edgeFiles());
     webappSecret.write(webappFiles());
+    serverSecret.write({ 'edge-token': join(serverPki.dir, 'edge-token') });
     stack = await startStack({
-      env: { CERTS_DIR: serverPki.dir, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, EDGE_RATE_LIMIT: 'off' },
+      env: { CERTS_DIR: serverPki.dir, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, SERVER_SECRET_DIR: serverSecret.dir, EDGE_RATE_LIMIT: 'off' },
       overrides: ['e2e/compose.kubelet.yml'],
     });
   });

@@ -4,8 +4,13 @@
 // rotation rewrites the certificates). Run alone with `make e2e-resilience`; `make test` runs it too.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { status } from '@grpc/grpc-js';
+import { metadataKeys } from '@dice/proto';
+import { callServerDirectly } from './support/direct-call.ts';
 import { containerLogs, docker, inspect, waitFor, waitForLog, waitUntilHealthy } from './support/docker.ts';
 import { edgeCertificateSha256, sha256Of } from './support/edge-certificate.ts';
 import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './support/steady-load.ts';
@@ -169,5 +174,47 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
     assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
     await waitForLog('the web app to log the reload', stack.container('webapp').getId(), 'client certificate reloaded');
     assert.equal(await inspect(stack.container('webapp').getId(), '{{.RestartCount}}'), '0', 'the web app was not restarted');
+  });
+
+  it('fails no call while make rotate-edge-token replaces the secret the edge and the server share; the old token is refused afterwards', async () => {
+    const tokenFile = join(pki.dir, 'edge-token');
+    const oldToken = readFileSync(tokenFile, 'utf8').trim();
+    const webappFailures: string[] = [];
+    let rolling = true;
+    const rollThroughWebapp = async (): Promise<void> => {
+      while (rolling) {
+        const response = await fetch(`${stack.webappUrl}/api/roll`);
+        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    };
+    let output = '';
+    let webappLoad: Promise<unknown> = Promise.resolve();
+    const report = await underSteadyLoad(load, async () => {
+      webappLoad = rollThroughWebapp();
+      try {
+        await sleep(1500);
+        const make = await execFileAsync('make', ['--no-print-directory', 'rotate-edge-token'], { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki.dir, COMPOSE_PROJECT_NAME: stack.projectName } });
+        output = make.stdout + make.stderr;
+        await sleep(1500);
+      } finally {
+        rolling = false;
+        await webappLoad;
+      }
+    });
+    assert.match(output, /step 3 of 3: the old token removed/);
+    const newToken = readFileSync(tokenFile, 'utf8').trim();
+    assert.match(newToken, /^[0-9a-f]{64}$/, 'one new token left in the file');
+    assert.notEqual(newToken, oldToken);
+    assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report));
+    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
+    // Every replica now refuses the old token, and takes the new one, on a call made straight to it.
+    const claims = { [metadataKeys.clientVerify]: 'SUCCESS', [metadataKeys.clientSubject]: 'CN=load,O=Dice Stack', [metadataKeys.clientCertificate]: encodeURIComponent(readFileSync(identity.cert, 'utf8')) };
+    for (const replica of await stack.containers('server')) {
+      const refused = await callServerDirectly(replica, '127.0.0.1:50051', { ...claims, [metadataKeys.edgeToken]: oldToken });
+      assert.equal(refused.code, status.UNAUTHENTICATED, JSON.stringify(refused));
+      const served = await callServerDirectly(replica, '127.0.0.1:50051', { ...claims, [metadataKeys.edgeToken]: newToken });
+      assert.equal(served.code, status.OK, JSON.stringify(served));
+    }
   });
 });

@@ -1,9 +1,13 @@
 // End to end against the real images: docker-compose.yml built fresh and started with
 // Testcontainers. Run with `make e2e` (it prepares .env and the certificates first).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { containerLogs, docker, inspect, waitFor, waitUntilHealthy } from './support/docker.ts';
+import { status } from '@grpc/grpc-js';
+import { metadataKeys } from '@dice/proto';
+import { containerLogs, docker, inspect, waitFor, waitForLog, waitUntilHealthy } from './support/docker.ts';
+import { callServerDirectly } from './support/direct-call.ts';
 import { edgeClient, rollDie, type ClientIdentity } from './support/edge-client.ts';
 import { tutorialClientRolls } from './support/python-clients.ts';
 import { certsDir, startStack, type Stack } from './support/stack.ts';
@@ -81,6 +85,38 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
     const values = tutorialClientRolls(stack.edgeAddress, { ca: projectClient.ca, cert: projectClient.cert ?? '', key: projectClient.key ?? '' }, 30);
     assert.equal(values.length, 30);
     for (const value of values) assert.ok(Number.isInteger(value) && value >= 1 && value <= 6, `out of range: ${value}`);
+  });
+
+  it('refuses a forged identity sent straight to the server port (UNAUTHENTICATED, logged with its peer); the same certificate through the edge is served', async () => {
+    // What any pod that reaches port 50051 could send: the headers nginx sets, with a real client
+    // certificate (certificates are not secret), without the edge's token, or with a guessed one.
+    const requestId = `forged-${Date.now()}`;
+    const claims = {
+      [metadataKeys.clientVerify]: 'SUCCESS',
+      [metadataKeys.clientSubject]: 'CN=dice-webapp,O=Dice Stack',
+      [metadataKeys.clientCertificate]: encodeURIComponent(readFileSync(projectClient.cert ?? '', 'utf8')),
+      [metadataKeys.requestId]: requestId,
+    };
+    const server = stack.container('server').getId();
+    for (const forged of [claims, { ...claims, [metadataKeys.edgeToken]: 'f'.repeat(64) }]) {
+      const outcome = await callServerDirectly(server, 'server:50051', forged);
+      assert.equal(outcome.code, status.UNAUTHENTICATED, JSON.stringify(outcome));
+      assert.match(outcome.details, /^the call did not come through the edge \(it carries no valid edge token\), so the client identity it names is not believed: call through the TLS edge \(nginx\) with a client certificate$/);
+    }
+    await waitForLog('the refused calls in the server log', server, requestId);
+    const refused = (await stack.logs(server, { stream: 'stdout' })).split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line) as { code: string; peer: string });
+    assert.equal(refused.length, 2, 'both refused calls logged');
+    for (const line of refused) {
+      assert.equal(line.code, 'UNAUTHENTICATED');
+      assert.match(line.peer, /^(ipv4:)?[\d.]+:\d+$/, 'the peer that called');
+    }
+    const client = edgeClient(stack.edgeAddress, projectClient);
+    try {
+      const value = await rollDie(client);
+      assert.ok(value >= 1 && value <= 6, 'the same certificate through the edge is served');
+    } finally {
+      client.close();
+    }
   });
 
   it('keeps the server out of reach of the webapp: different networks, no route', async () => {

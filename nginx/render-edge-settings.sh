@@ -40,6 +40,7 @@ done <"$here/edge-settings.tsv"
 # One rendered file per concern, each included by name from the shipped configuration.
 dir=$EDGE_SETTINGS_DIR
 mkdir -p "$dir"
+"$here/render-edge-token.sh"
 header="# Rendered by render-edge-settings.sh at container start from the EDGE_* variables; change those instead."
 {
   echo "$header"

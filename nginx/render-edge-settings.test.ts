@@ -11,6 +11,9 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const scratch = mkdtempSync(join(tmpdir(), 'dice-edge-settings-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
+const token = 'c0ffee'.repeat(8);
+const tokenFile = join(scratch, 'edge-token');
+writeFileSync(tokenFile, `# the edge sends the first\n${token}\n${'d'.repeat(64)}\n`);
 
 /** The files the script renders, in the order nginx.conf includes them at the http level. */
 const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf', 'timeouts.conf'];
@@ -18,7 +21,7 @@ const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf
 function render(env: Record<string, string>) {
   // A directory per call: the script writes one file per concern into it.
   const dir = mkdtempSync(join(scratch, 'render-'));
-  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, ...env }, encoding: 'utf8' });
+  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, EDGE_TOKEN_FILE: tokenFile, ...env }, encoding: 'utf8' });
   const sibling = (name: string): string => readFileSync(join(dir, name), 'utf8');
   return { ...result, conf: () => httpLevelFiles.map(sibling).join(''), sibling, files: () => readdirSync(dir).sort() };
 }
@@ -28,7 +31,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
-    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
+    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
@@ -105,6 +108,23 @@ describe('render-edge-settings.sh', () => {
       const lines = result.stderr.trim().split('\n');
       assert.equal(lines.length, 1);
       assert.match(lines[0] ?? '', new RegExp(`^nginx: configuration error: ${name} must be .* \\(got '${value}'\\)$`));
+    });
+  }
+
+  it("renders the edge token file's first token as the header the edge adds to every call", () => {
+    const result = render({});
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.sibling('edge-token.conf'), new RegExp(`^grpc_set_header x-dice-edge-token "${token}";$`, 'm'));
+  });
+
+  for (const [problem, content] of [['names no token', '# empty\n\n'], ['is not 32 to 512', 'short\n'], ['is not 32 to 512', 'has "quotes" and spaces in it, far more than thirty-two\n']] as const) {
+    it(`stops when the edge token file ${problem} (${JSON.stringify(content)}), with one line naming EDGE_TOKEN_FILE`, () => {
+      const file = join(mkdtempSync(join(scratch, 'token-')), 'edge-token');
+      writeFileSync(file, content);
+      const result = render({ EDGE_TOKEN_FILE: file });
+      assert.equal(result.status, 64);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`^nginx: configuration error: EDGE_TOKEN_FILE .*${problem}.*\n$`));
     });
   }
 

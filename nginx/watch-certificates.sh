@@ -1,6 +1,6 @@
 #!/bin/sh
-# Reloads nginx when its certificate files change: the server certificate and key, the client CA
-# and the CRL. Nobody has to tell it: the kubelet swaps a mounted Secret's `..data` link without
+# Reloads nginx when its certificate files or the edge token change: the server certificate and key,
+# the client CA, the CRL and the edge token (re-rendered first, render-edge-token.sh). Nobody has to tell it: the kubelet swaps a mounted Secret's `..data` link without
 # telling any process, and `make rotate-certs` / `make revoke` rewrite the compose mounts in place.
 # A change is acted on once the files have stayed the same for one more check (a writer may be
 # halfway), and only when `nginx -t` accepts them: a certificate that does not match its key, or a
@@ -23,7 +23,9 @@ while sleep "$interval"; do
   if [ "$now" != "$seen" ]; then seen=$now; continue; fi   # still changing: look again next time
   [ "$now" = "$tried" ] && continue
   tried=$now
-  if problem=$(nginx -e stderr -t -q 2>&1); then
+  if ! problem=$("$(dirname "$0")/render-edge-token.sh" 2>&1); then
+    log error "the edge token file changed but cannot be used, so nginx keeps sending the token it has: ${problem#nginx: configuration error: }"
+  elif problem=$(nginx -e stderr -t -q 2>&1); then
     log notice "certificate files changed; reloading nginx (connections and calls in flight finish on the old workers)"
     kill -HUP "$master"
   else

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Turns certs/ into the three Secrets the manifests in deploy/ mount, as one YAML file for
+# Turns certs/ into the four Secrets the manifests in deploy/ mount, as one YAML file for
 # `kubectl apply -f` (written with `kubectl create secret --dry-run=client`, so no cluster is needed
 # to make it). The file holds private keys: it is written 0600 under .build/, never committed.
 #   dice-edge-tls     tls.crt, tls.key      nginx's server certificate and key
 #   dice-client-ca    ca.crt, crl.pem       the CA client certificates must chain to, and its CRL
 #   dice-webapp-tls   tls.crt, tls.key, ca.crt   the web app's client pair and the CA that signed nginx's certificate
+#   dice-edge-token   edge-token            the secret the edge adds to every call and the server requires
 # CERTS_DIR as for make-certs.sh; CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE as in compose
 # (both CAs are certs/ca.pem unless set); OUT for another output file.
 set -euo pipefail
@@ -18,7 +19,7 @@ server_ca=${SERVER_CA_FILE:-$dir/ca.pem}
 out=${OUT:-$root/.build/k8s-secrets.yaml}
 
 command -v kubectl >/dev/null 2>&1 || die "kubectl is needed to write the Secrets (https://kubernetes.io/docs/tasks/tools/)."
-for file in "$dir/server.pem" "$dir/server-key.pem" "$dir/client.pem" "$dir/client-key.pem" "$client_ca" "$client_crl" "$server_ca"; do
+for file in "$dir/server.pem" "$dir/server-key.pem" "$dir/client.pem" "$dir/client-key.pem" "$dir/edge-token" "$client_ca" "$client_crl" "$server_ca"; do
   [ -s "$file" ] || die "$file is missing: run make certs first (or set CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE)."
 done
 openssl verify -CAfile "$server_ca" "$dir/server.pem" >/dev/null 2>&1 || die "$dir/server.pem is not signed by the server CA $server_ca."
@@ -35,9 +36,11 @@ trap 'rm -f "$tmp"' EXIT
   secret generic dice-client-ca --from-file=ca.crt="$client_ca" --from-file=crl.pem="$client_crl"
   echo "---"
   secret generic dice-webapp-tls --type=kubernetes.io/tls --from-file=tls.crt="$dir/client.pem" --from-file=tls.key="$dir/client-key.pem" --from-file=ca.crt="$server_ca"
+  echo "---"
+  secret generic dice-edge-token --from-file=edge-token="$dir/edge-token"
 } >"$tmp"
 chmod 0600 "$tmp"
 mv "$tmp" "$out"
 trap - EXIT
-say "Secrets dice-edge-tls, dice-client-ca and dice-webapp-tls written to $out"
+say "Secrets dice-edge-tls, dice-client-ca, dice-webapp-tls and dice-edge-token written to $out"
 say "apply them with: kubectl apply -n NAMESPACE -f $out   (again after make rotate-certs or make revoke)"

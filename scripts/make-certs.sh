@@ -59,6 +59,11 @@ elif [ ! -s "$dir/crl.pem" ]; then
   die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see docs/certificates.md, 'Using your own CA')."
 fi
 
+if [ ! -s "$dir/edge-token" ]; then
+  say "writing a new edge token (edge-token): the secret the edge adds to every call, so the server believes only the edge"
+  (umask 077 && write_edge_token "$(new_edge_token)")
+fi
+
 protect_leaf_files
 verify_leaves "$dir"
 say "certificates ready in $dir"

@@ -94,11 +94,19 @@ issue_client_leaf() {
 protect_leaf_files() {
   chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
   chmod 0700 "$ca_dir"
-  chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem
+  chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem "$dir"/edge-token
   if is_root; then
-    chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem
+    chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem "$dir"/edge-token
   fi
 }
+
+# The secret the edge adds to every call it forwards and the server requires (server/src/edge-tokens.ts):
+# 32 random bytes in hex, one token per line. Written in place (the compose mounts follow the file,
+# not a name), in one write, so a reader sees the old content or the new, or an empty file it refuses.
+write_edge_token() { # tokens...
+  printf '%s\n' "$@" >"$dir/edge-token"
+}
+new_edge_token() { openssl rand -hex 32; }
 
 verify_leaves() { # dir holding server.pem and client.pem
   local cert

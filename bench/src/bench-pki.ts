@@ -13,8 +13,9 @@ export function pki(kind: 'ecdsa' | 'rsa'): string {
 }
 
 /**
- * What nginx adds to a call from the bench client (snippets/grpc-proxy.conf), so a direct call does
- * the same work on the server as one through the edge instead of being refused as unauthenticated.
+ * What nginx adds to a call from the bench client (snippets/grpc-proxy.conf), the edge's token
+ * included, so a direct call does the same work on the server as one through the edge instead of
+ * being refused as unauthenticated.
  */
 export function edgeIdentityMetadata(dir: string): Record<string, string> {
   const pem = readFileSync(`${dir}/clients/bench.pem`, 'utf8');
@@ -24,5 +25,6 @@ export function edgeIdentityMetadata(dir: string): Record<string, string> {
     [metadataKeys.clientSubject]: certificate.subject.split('\n').reverse().join(','),
     [metadataKeys.clientSha1]: certificate.fingerprint.replaceAll(':', '').toLowerCase(),
     [metadataKeys.clientCertificate]: encodeURIComponent(pem),
+    [metadataKeys.edgeToken]: readFileSync(`${dir}/edge-token`, 'utf8').split('\n')[0] ?? '',
   };
 }

@@ -59,14 +59,15 @@ if (import.meta.main) {
   // PROFILE_CPU=off measures CPU per call without the profiler's own cost; PROFILE_SERVER names another build of main.js.
   const profiling = process.env['PROFILE_CPU'] !== 'off';
   const main = process.env['PROFILE_SERVER'] ?? join(repoRoot, 'server/dist/main.js');
+  const certs = pki('ecdsa');
   const server = spawn(process.execPath, ['--max-semi-space-size=4', ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), main], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(port + 1), LOG_LEVEL: process.env['PROFILE_LOG_LEVEL'] ?? 'info' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(port + 1), EDGE_TOKEN_FILE: join(certs, 'edge-token'), LOG_LEVEL: process.env['PROFILE_LOG_LEVEL'] ?? 'info' },
     // Its log lines go to a pipe that is read and dropped, as a container runtime reads them.
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   server.stdout?.resume();
   await new Promise((resolve) => setTimeout(resolve, 1500));
-  const load = { target: `127.0.0.1:${port}`, mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(pki('ecdsa')) } as const;
+  const load = { target: `127.0.0.1:${port}`, mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(certs) } as const;
   await runGrpcLoad({ ...load, durationMs: 2000, warmupMs: 0 });
   const cpuBefore = processCpuSeconds(server.pid as number);
   const result = await runGrpcLoad({ ...load, durationMs: seconds * 1000, warmupMs: 0 });

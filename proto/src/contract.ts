@@ -48,6 +48,11 @@ export const metadataKeys = {
   clientSha1: 'x-ssl-client-sha1',
   /** The whole client certificate, URL-encoded PEM. */
   clientCertificate: 'x-ssl-client-cert',
+  /**
+   * The edge's token (a secret the edge and the server share): only a call that carries it came
+   * through the edge, so only then are the x-ssl-client-* values believed.
+   */
+  edgeToken: 'x-dice-edge-token',
 } as const;
 
 /** The gRPC status name for a code ("OK", "UNAVAILABLE"), or the number for an unknown code. */

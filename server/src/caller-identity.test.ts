@@ -37,7 +37,7 @@ describe('createIdentityReader', () => {
   });
 
   it('keeps at most cacheSize parsed certificates and still answers for evicted ones', () => {
-    const read = createIdentityReader(1);
+    const read = createIdentityReader({ cacheSize: 1 });
     const bob = certificateFor('bob');
     assert.equal(read(edgeMetadata(alice, 'alice')).identity?.commonName, 'alice');
     assert.equal(read(edgeMetadata(bob, 'bob')).identity?.commonName, 'bob');

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Metadata } from '@grpc/grpc-js';
 import { metadataKeys } from '@dice/proto';
+import type { EdgeTokens } from './edge-tokens.ts';
 
 export interface CallerIdentity {
   /** The certificate's common name: the name ACCESS_POLICY uses. */
@@ -35,13 +36,17 @@ function parse(escapedPem: string, subject: string): IdentityResult {
 }
 
 /**
- * Returns a reader for the caller identity nginx forwards. A call without it, or with a verify
- * result other than SUCCESS, did not come through the edge. Parsed certificates are cached (by their
- * text), since the same few clients call over and over.
+ * Returns a reader for the caller identity nginx forwards. A call without the edge's token (when
+ * edgeTokens is given), without the identity, or with a verify result other than SUCCESS, did not
+ * come through the edge. Parsed certificates are cached (by their text), since the same few clients
+ * call over and over.
  */
-export function createIdentityReader(cacheSize = 256): (metadata: Metadata) => IdentityResult {
+export function createIdentityReader({ edgeTokens, cacheSize = 256 }: { edgeTokens?: EdgeTokens | undefined; cacheSize?: number } = {}): (metadata: Metadata) => IdentityResult {
   const cache = new Map<string, IdentityResult>();
   return (metadata) => {
+    if (edgeTokens && !edgeTokens.accepts(text(metadata, metadataKeys.edgeToken))) {
+      return { problem: 'the call did not come through the edge (it carries no valid edge token), so the client identity it names is not believed' };
+    }
     const verify = text(metadata, metadataKeys.clientVerify);
     const escapedPem = text(metadata, metadataKeys.clientCertificate);
     if (verify === undefined || escapedPem === undefined) return { problem: 'the call carries no verified client identity' };

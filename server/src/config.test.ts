@@ -5,7 +5,7 @@ import { loadServerConfig } from './config.ts';
 
 describe('loadServerConfig', () => {
   it('listens on 50051 by default', () => {
-    assert.deepEqual(loadServerConfig({}), { host: '0.0.0.0', port: 50051, shutdownGraceMs: 10_000, drainDelayMs: 0, logLevel: 'info', logBufferBytes: 4096, accessPolicy: undefined, metricsPort: 9464, maxConnectionIdleMs: 300_000, maxConnectionAgeMs: 1_800_000, streamIdleMs: 50_000, maxMessageBytes: 65_536 });
+    assert.deepEqual(loadServerConfig({}), { host: '0.0.0.0', port: 50051, shutdownGraceMs: 10_000, drainDelayMs: 0, logLevel: 'info', logBufferBytes: 4096, accessPolicy: undefined, edgeTokenFile: '/run/secrets/edge-token', metricsPort: 9464, maxConnectionIdleMs: 300_000, maxConnectionAgeMs: 1_800_000, streamIdleMs: 50_000, maxMessageBytes: 65_536 });
   });
   it('reads ACCESS_POLICY, and stops on a malformed one naming it', () => {
     const policy = loadServerConfig({ ACCESS_POLICY: 'api.DiceService/RollDie=alice' }).accessPolicy;

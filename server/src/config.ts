@@ -13,6 +13,7 @@ export const serverSettings = {
   // cluster, where readiness decides the endpoints nginx resolves.
   DRAIN_DELAY_MS: integerSetting(0, 0, 600_000, 'After SIGTERM, how long health says NOT_SERVING while calls are still taken, so readiness probes take the replica out first.'),
   ACCESS_POLICY: textSetting<AccessPolicy | undefined>('', 'rules `METHOD=CN,CN;…` (docs/identity-and-access.md)', 'Which client certificate CNs may call which methods; empty lets every client the edge verified call everything.', (text, name) => parseAccessPolicy(text, name)),
+  EDGE_TOKEN_FILE: textSetting('/run/secrets/edge-token', 'a file path', "The edge's token file, which the edge reads too: a call is believed to come through the edge only with one of its tokens (docs/identity-and-access.md)."),
   METRICS_PORT: integerSetting(9464, 1, 65535, 'Prometheus metrics (`GET /metrics`), apart from the gRPC port.'),
   // 5 min: above nginx's upstream keepalive_timeout (60 s), so nginx closes an idle connection
   // before the server would, and a GOAWAY never races a call nginx sends on it. Also what frees
@@ -41,6 +42,7 @@ export interface ServerConfig {
   logBufferBytes: number;
   /** undefined when unset: every client the edge verified may call. */
   accessPolicy: AccessPolicy | undefined;
+  edgeTokenFile: string;
   metricsPort: number;
   maxConnectionIdleMs: number;
   maxConnectionAgeMs: number;
@@ -58,6 +60,7 @@ export function loadServerConfig(env: Env = process.env): ServerConfig {
     logLevel: settings.LOG_LEVEL,
     logBufferBytes: settings.LOG_BUFFER_BYTES,
     accessPolicy: settings.ACCESS_POLICY,
+    edgeTokenFile: settings.EDGE_TOKEN_FILE,
     metricsPort: settings.METRICS_PORT,
     maxConnectionIdleMs: settings.MAX_CONNECTION_IDLE_MS,
     maxConnectionAgeMs: settings.MAX_CONNECTION_AGE_MS,

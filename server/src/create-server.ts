@@ -13,6 +13,7 @@ import { createCallRecorder } from './call-record.ts';
 import { createStreamGuard } from './stream-guard.ts';
 import { createH2cConnections } from './h2c-connections.ts';
 import { serverDefaults } from './config.ts';
+import type { EdgeTokens } from './edge-tokens.ts';
 
 export interface DiceServer {
   /** Binds host:port over plaintext HTTP/2 (h2c) and resolves with the bound port. */
@@ -44,6 +45,8 @@ export interface DiceServerOptions {
   streamIdleMs?: number;
   /** The largest message the server reads (grpc.max_receive_message_length); larger ones get RESOURCE_EXHAUSTED. */
   maxMessageBytes?: number;
+  /** The edge's tokens (edge-tokens.ts): a call without one is UNAUTHENTICATED. main.ts always gives them. */
+  edgeTokens?: EdgeTokens;
 }
 
 /** Every status a health watcher hears is sent again this often, so a quiet Watch is never idle. */
@@ -59,10 +62,11 @@ export function createServer({
   maxConnectionAgeMs,
   streamIdleMs = serverDefaults.STREAM_IDLE_TIMEOUT_MS,
   maxMessageBytes = serverDefaults.MAX_MESSAGE_BYTES,
+  edgeTokens,
 }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const streams = createStreamGuard({ idleMs: streamIdleMs, maxAgeMs: maxConnectionAgeMs ?? Number.POSITIVE_INFINITY });
-  const interceptor = createCallInterceptor({ record: createCallRecorder(logger, metrics), readIdentity: createIdentityReader(), accessPolicy, replica, streams });
+  const interceptor = createCallInterceptor({ record: createCallRecorder(logger, metrics), readIdentity: createIdentityReader({ edgeTokens }), accessPolicy, replica, streams });
   const server = new grpc.Server({
     ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
     ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),

@@ -2,14 +2,17 @@ import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } fr
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadServerConfig } from './config.ts';
 import { createServer } from './create-server.ts';
+import { watchEdgeTokens } from './edge-tokens.ts';
 
 await runMain('server', async () => {
   const config = loadServerConfig();
   const logger = createServiceLogger('server', config.logLevel, { chunkBytes: config.logBufferBytes });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  const edgeTokens = watchEdgeTokens(config.edgeTokenFile, logger);
   const server = createServer({
     logger,
+    edgeTokens,
     accessPolicy: config.accessPolicy,
     metrics,
     maxConnectionIdleMs: config.maxConnectionIdleMs,
