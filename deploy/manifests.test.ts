@@ -1,6 +1,6 @@
 // The manifests in deploy/, proven as far as a machine without a cluster can: each overlay renders
 // with kustomize (the same `kubectl kustomize` docs/kubernetes.md's `kubectl apply -k` runs), every object
-// validates against the Kubernetes OpenAPI schema (kubernetes-models) or, for OpenShift's Route,
+// validates against the Kubernetes OpenAPI schema (kubernetes-models), strictly (strict-schema.ts: no unknown field) or, for OpenShift's Route,
 // against the Route API's fields, and the rendered objects keep the policies a platform team checks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import * as policy from 'kubernetes-models/policy/v1';
 import * as core from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { routeProblems } from './route-schema.ts';
+import { strictlyCheckedKinds, strictSchemaProblems } from './strict-schema.ts';
 import { settingsByService, type ServiceName } from '../scripts/configuration.ts';
 
 const deployDir = fileURLToPath(new URL('.', import.meta.url));
@@ -96,6 +97,11 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
         assert.ok(Model, `${where}: no schema known for ${object.apiVersion} ${object.kind}`);
         assert.doesNotThrow(() => new Model(object as never).validate(), `${where} validates`);
       }
+    });
+
+    it('has no field the API does not know, at any depth, and every field of its type (strict)', () => {
+      assert.deepEqual(strictlyCheckedKinds().sort(), Object.keys(models).sort(), 'every kind validated is checked strictly too');
+      assert.deepEqual(strictSchemaProblems(objects), []);
     });
 
     it('has every container non-root, unprivileged, read-only, with no capabilities and the default seccomp profile', () => {
@@ -213,5 +219,23 @@ describe('docs/kubernetes.md and docs/openshift.md', () => {
     const applied = recipes.flatMap((recipe) => [...recipe.matchAll(/(?:kubectl|oc) apply (?:-n \S+ )?-k ([\w/.-]+)/g)].map((match) => match[1]));
     assert.deepEqual([...new Set(applied)].sort(), ['deploy/kubernetes', 'deploy/openshift']);
     for (const recipe of recipes) for (const command of ['make images', 'make k8s-secrets']) assert.ok(recipe.includes(command), `the recipe shows ${command}`);
+  });
+});
+
+describe('the strict schema check', () => {
+  it('refuses a misspelled field, a field at the wrong level and a value of the wrong type, naming the object', () => {
+    const objects = render('kubernetes');
+    const server = structuredClone(named(objects, 'Deployment', 'dice-server'));
+    const container = podSpec(server).containers[0] as Container & Record<string, unknown>;
+    (container.securityContext as Record<string, unknown>)['readOnlyRootFilesytem'] = true;
+    const edge = structuredClone(named(objects, 'Service', 'dice-edge'));
+    (edge.spec as Record<string, unknown>)['replicas'] = 2;
+    const budget = structuredClone(named(objects, 'PodDisruptionBudget', 'dice-server'));
+    (budget.spec as Record<string, unknown>)['minAvailable'] = true;
+    const problems = strictSchemaProblems([server, edge, budget]);
+    assert.equal(problems.length, 3, problems.join('\n'));
+    assert.match(problems[0] ?? '', /^Deployment\/dice-server: .*'readOnlyRootFilesytem' does not exist/);
+    assert.match(problems[1] ?? '', /^Service\/dice-edge: .*'replicas' does not exist/);
+    assert.match(problems[2] ?? '', /^PodDisruptionBudget\/dice-server: Type 'true' is not assignable to type 'IIntOrString \| undefined'/);
   });
 });
