@@ -14,6 +14,8 @@ PYTHON_GRPC = $(or $(shell scripts/ensure-python-grpc.sh),$(error Python 3 with 
 # A Chromium for the e2e suite's browser test (playwright-core drives it), checked the same way.
 CHROMIUM = $(or $(shell scripts/ensure-chromium.sh),$(error Chromium is needed for the e2e suite's browser test and could not be set up; see the line above))
 COMPOSE := docker compose
+# What make images tags: TAG, else the git revision, so a cluster never runs a stale :latest.
+IMAGE_TAG = $(or $(TAG),$(shell git rev-parse --short HEAD 2>/dev/null),latest)
 UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
@@ -60,10 +62,11 @@ build: env certs ## Build the images
 	$(COMPOSE) build
 
 .PHONY: images
-images: env ## Build the three images as $$REGISTRY/{server,nginx,webapp}:$$TAG (default dice-stack, latest) for a cluster
-	$(COMPOSE) build
-	@echo "==> built $$($(COMPOSE) config --images | sort | tr '\n' ' ')"
-	@echo "==> push them with: REGISTRY=$(or $(REGISTRY),dice-stack) TAG=$(or $(TAG),latest) docker compose push"
+images: env ## Build the three images as $$REGISTRY/{server,nginx,webapp}:$$TAG for a cluster (default dice-stack, the git revision)
+	TAG=$(IMAGE_TAG) $(COMPOSE) build
+	@echo "==> built $$(TAG=$(IMAGE_TAG) $(COMPOSE) config --images | sort | tr '\n' ' ')"
+	@echo "==> point the manifests at them: cd deploy/kubernetes && kustomize edit set image $(foreach s,server nginx webapp,dice-stack/$(s)=$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
+	@echo "==> then push them (REGISTRY=$(or $(REGISTRY),dice-stack) TAG=$(IMAGE_TAG) docker compose push), or load them into a kind node: kind load docker-image $(foreach s,server nginx webapp,$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
 
 .PHONY: k8s-secrets
 k8s-secrets: certs ## Write the cluster's Secrets from certs/ to .build/k8s-secrets.yaml (never committed)

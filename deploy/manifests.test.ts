@@ -156,6 +156,37 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
       assert.deepEqual(budget.selector.matchLabels, { 'app.kubernetes.io/name': 'dice-server' });
     });
 
+    it('gives every probe a timeout above the 1 s default and readiness a second chance, and the drain outlasts two failed readiness probes', () => {
+      for (const deployment of byKind(objects, 'Deployment')) {
+        for (const container of podSpec(deployment).containers) {
+          for (const kind of ['startupProbe', 'readinessProbe', 'livenessProbe'] as const) {
+            const probe = container[kind] as (Probe & { timeoutSeconds?: number; failureThreshold?: number; periodSeconds?: number }) | undefined;
+            if (!probe) continue;
+            assert.ok((probe.timeoutSeconds ?? 1) >= 2, `${deployment.metadata.name} ${kind}: timeoutSeconds ${probe.timeoutSeconds ?? 1}`);
+            if (kind !== 'startupProbe') assert.ok((probe.failureThreshold ?? 3) >= 2, `${deployment.metadata.name} ${kind}: one failure is not enough`);
+          }
+        }
+      }
+      const server = podSpec(named(objects, 'Deployment', 'dice-server')).containers[0] as Container;
+      const readiness = server.readinessProbe as Probe & { timeoutSeconds: number; failureThreshold: number; periodSeconds: number };
+      const outOfEndpointsMs = ((readiness.failureThreshold - 1) * readiness.periodSeconds + readiness.timeoutSeconds) * 1000;
+      assert.ok(Number(env(server, 'DRAIN_DELAY_MS')) >= outOfEndpointsMs, `DRAIN_DELAY_MS ${env(server, 'DRAIN_DELAY_MS')} covers ${outOfEndpointsMs} ms of failing readiness`);
+    });
+
+    it('spreads the replicas of every Deployment over nodes, keeps one through voluntary disruptions, and never re-pulls a tag', () => {
+      for (const deployment of byKind(objects, 'Deployment')) {
+        const name = deployment.metadata.name;
+        const spec = podSpec(deployment) as PodSpec & { topologySpreadConstraints?: { topologyKey: string; whenUnsatisfiable: string; labelSelector: { matchLabels: Record<string, string> } }[] };
+        const byHost = spec.topologySpreadConstraints?.find((constraint) => constraint.topologyKey === 'kubernetes.io/hostname');
+        assert.ok(byHost, `${name}: spread over nodes`);
+        assert.deepEqual(byHost.labelSelector.matchLabels, { 'app.kubernetes.io/name': name }, `${name}: spreads its own pods`);
+        assert.equal(byHost.whenUnsatisfiable, 'ScheduleAnyway', `${name}: still schedules on a one-node cluster`);
+        const budget = byKind(objects, 'PodDisruptionBudget').find((candidate) => JSON.stringify((candidate.spec as { selector: unknown }).selector) === JSON.stringify({ matchLabels: { 'app.kubernetes.io/name': name } }));
+        assert.equal((budget?.spec as { minAvailable?: number } | undefined)?.minAvailable, 1, `${name}: a PodDisruptionBudget keeps one`);
+        for (const container of spec.containers) assert.equal((container as Container & { imagePullPolicy?: string }).imagePullPolicy, 'IfNotPresent', `${name}/${container.name}: a loaded image is used, a tag never re-pulled`);
+      }
+    });
+
     it('ends a quiet stream at the server (with a status) before the edge would reset it', () => {
       const server = podSpec(named(objects, 'Deployment', 'dice-server')).containers[0] as Container;
       const edge = podSpec(named(objects, 'Deployment', 'dice-edge')).containers[0] as Container;

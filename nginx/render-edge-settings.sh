@@ -58,11 +58,20 @@ header="# Rendered by render-edge-settings.sh at container start from the EDGE_*
   # Idle connections to the server kept per worker (EDGE_UPSTREAM_KEEPALIVE; nginx keeps none by default).
   [ "$EDGE_UPSTREAM_KEEPALIVE" = 0 ] || echo "keepalive $EDGE_UPSTREAM_KEEPALIVE;"
 } >"$dir/upstream-settings.conf"
+family=$EDGE_IP_FAMILY
+if [ "$family" = auto ]; then
+  # The cluster serves the family its DNS speaks: IPv6 only when every nameserver is IPv6.
+  family=ipv6
+  for address in $EDGE_RESOLVER; do case "$address" in *:*) ;; *) family=ipv4 ;; esac; done
+fi
+case "$family" in ipv4) lookups=" ipv6=off" ;; ipv6) lookups=" ipv4=off" ;; dual) lookups="" ;; esac
 {
   echo "$header"
   # From the container's resolv.conf (or EDGE_RESOLVER): nginx does not read resolv.conf itself.
   # valid=5s instead of the answer's TTL, so scaled or replaced servers are found within 5 s.
-  echo "resolver $EDGE_RESOLVER valid=5s ipv6=off;"
+  # Only the records of the cluster's address family (EDGE_IP_FAMILY=$EDGE_IP_FAMILY: $family), so
+  # nginx never tries an address the pod cannot reach; nginx's default is both.
+  echo "resolver $EDGE_RESOLVER valid=5s$lookups;"
 } >"$dir/resolver.conf"
 {
   echo "$header"

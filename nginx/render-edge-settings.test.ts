@@ -95,12 +95,18 @@ describe('render-edge-settings.sh', () => {
     assert.match(result.sibling('resolver.conf'), /^resolver 10\.96\.0\.10 \[fd00::10\] valid=5s ipv6=off;$/m);
     assert.match(result.sibling('upstream-settings.conf'), /^server dice-server\.dice\.svc\.cluster\.local:50051 resolve;$/m);
     assert.match(render({ EDGE_RESOLV_CONF: resolvConf, EDGE_RESOLVER: '127.0.0.11' }).sibling('resolver.conf'), /^resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m);
+    // An IPv6-only cluster: its DNS is IPv6, and so are the server pods' addresses.
+    const ipv6Only = join(scratch, 'resolv6.conf');
+    writeFileSync(ipv6Only, 'nameserver fd00:10:96::a\n');
+    assert.match(render({ EDGE_RESOLV_CONF: ipv6Only }).sibling('resolver.conf'), /^resolver \[fd00:10:96::a\] valid=5s ipv4=off;$/m);
+    assert.match(render({ EDGE_RESOLV_CONF: ipv6Only, EDGE_IP_FAMILY: 'dual' }).sibling('resolver.conf'), /^resolver \[fd00:10:96::a\] valid=5s;$/m);
+    assert.match(render({ EDGE_RESOLV_CONF: resolvConf, EDGE_IP_FAMILY: 'ipv6' }).sibling('resolver.conf'), /^resolver 10\.96\.0\.10 \[fd00::10\] valid=5s ipv4=off;$/m);
     const none = render({ EDGE_RESOLV_CONF: join(scratch, 'missing.conf') });
     assert.equal(none.status, 64);
     assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s'], ['EDGE_CERT_FILES', 'server.pem'], ['EDGE_RESOLV_CONF', 'resolv.conf']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s'], ['EDGE_CERT_FILES', 'server.pem'], ['EDGE_RESOLV_CONF', 'resolv.conf'], ['EDGE_IP_FAMILY', 'ipv5']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);
