@@ -76,26 +76,26 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   const scratch = mkdtempSync(join(tmpdir(), 'dice-kubelet-'));
   chmodSync(scratch, 0o755);
   // Client certificates come from one CA, the edge's certificate from another.
-  let clientPki: Pki;
-  let serverPki: Pki;
+  // make certs TWO_CAS=1: client certificates from one CA, the edge's certificate from another.
+  let pki: Pki;
   const edgeSecret = new SecretVolume(join(scratch, 'secrets/edge'));
   const webappSecret = new SecretVolume(join(scratch, 'secrets/webapp'));
   const serverSecret = new SecretVolume(join(scratch, 'secrets/server'));
-  const edgeFiles = () => ({ 'server.pem': serverPki.server.cert, 'server-key.pem': serverPki.server.key, 'client-ca.pem': clientPki.ca, 'crl.pem': join(clientPki.dir, 'crl.pem'), 'edge-token': join(serverPki.dir, 'edge-token') });
-  const webappFiles = () => ({ 'tls.crt': clientPki.webapp.cert, 'tls.key': clientPki.webapp.key, 'ca.crt': serverPki.ca });
+  const edgeFiles = () => ({ 'server.pem': pki.server.cert, 'server-key.pem': pki.server.key, 'client-ca.pem': pki.clientCa, 'crl.pem': join(pki.dir, 'crl.pem'), 'edge-token': join(pki.dir, 'edge-token') });
+  const webappFiles = () => ({ 'tls.crt': pki.webapp.cert, 'tls.key': pki.webapp.key, 'ca.crt': pki.ca });
   // A client that trusts only the server CA and holds a certificate from the client CA.
   let identity: ClientFiles;
   let stack: Stack;
 
   before(async () => {
-    clientPki = issuePki({ dir: join(scratch, 'client-ca'), caName: 'Dice Clients CA', clients: ['load'] });
-    serverPki = issuePki({ dir: join(scratch, 'server-ca'), caName: 'Dice Servers CA' });
-    identity = { ...clientPki.client('load'), ca: serverPki.ca };
+    // "wrong-ca": a client certificate from the server CA, which the edge must refuse.
+    pki = issuePki({ dir: join(scratch, 'pki'), twoCas: true, clients: ['load', { name: 'wrong-ca', env: { ISSUER: 'server' } }] });
+    identity = pki.client('load');
     edgeSecret.write(edgeFiles());
     webappSecret.write(webappFiles());
-    serverSecret.write({ 'edge-token': join(serverPki.dir, 'edge-token') });
+    serverSecret.write({ 'edge-token': join(pki.dir, 'edge-token') });
     stack = await startStack({
-      env: { CERTS_DIR: serverPki.dir, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, SERVER_SECRET_DIR: serverSecret.dir, EDGE_RATE_LIMIT: 'off' },
+      env: { CERTS_DIR: pki.dir, EDGE_SECRET_DIR: edgeSecret.dir, WEBAPP_SECRET_DIR: webappSecret.dir, SERVER_SECRET_DIR: serverSecret.dir, EDGE_RATE_LIMIT: 'off' },
       overrides: ['e2e/compose.kubelet.yml'],
     });
   });
@@ -120,10 +120,10 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
   });
 
   it('lets in a client that trusts only the server CA and holds a client-CA certificate; refuses a certificate from the server CA', async () => {
-    assert.notEqual(readFileSync(clientPki.ca, 'utf8'), readFileSync(serverPki.ca, 'utf8'), 'two different CAs');
+    assert.notEqual(readFileSync(pki.clientCa, 'utf8'), readFileSync(pki.ca, 'utf8'), 'two different CAs');
     const [allowed] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
     assert.deepEqual(allowed, { code: 'OK', details: '' });
-    const [refused] = await probeWithGrpcJs({ address: stack.edgeAddress, ca: identity.ca, cert: serverPki.webapp.cert, key: serverPki.webapp.key });
+    const [refused] = await probeWithGrpcJs({ address: stack.edgeAddress, ca: identity.ca, cert: pki.client('wrong-ca').cert, key: pki.client('wrong-ca').key });
     assert.equal(refused?.code, 'UNAUTHENTICATED');
     // OpenSSL looks for the issuer's CRL (ssl_crl) before it gives up on the chain; nginx reports that.
     assert.match(refused?.details ?? '', /^client certificate rejected \(unable to get certificate CRL\): present a valid, unrevoked client certificate/);
@@ -154,10 +154,9 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     const webapp = stack.container('webapp').getId();
     const nginxStartedAt = await inspect(nginx, '{{.State.StartedAt}}');
     // New leaves (and keys) from the same two CAs.
-    serverPki.run('rotate-certs.sh');
-    clientPki.run('rotate-certs.sh');
-    const newServer = sha256Of(serverPki.server.cert);
-    const newClient = sha256Of(clientPki.webapp.cert);
+    pki.run('rotate-certs.sh');
+    const newServer = sha256Of(pki.server.cert);
+    const newClient = sha256Of(pki.webapp.cert);
     assert.notEqual(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer);
 
     const webappFailures: string[] = [];

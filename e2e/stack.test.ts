@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { metadataKeys } from '@dice/proto';
-import { containerLogs, docker, inspect, waitFor, waitForLog, waitUntilHealthy } from './support/docker.ts';
+import { containerLogs, docker, inspect, waitFor, waitUntilHealthy } from './support/docker.ts';
 import { callServerDirectly } from './support/direct-call.ts';
 import { edgeClient, rollDie, type ClientIdentity } from './support/edge-client.ts';
 import { tutorialClientRolls } from './support/python-clients.ts';
@@ -103,12 +103,15 @@ describe('the stack, end to end', { timeout: 20 * 60_000 }, () => {
       assert.equal(outcome.code, status.UNAUTHENTICATED, JSON.stringify(outcome));
       assert.match(outcome.details, /^the call did not come through the edge \(it carries no valid edge token\), so the client identity it names is not believed: call through the TLS edge \(nginx\) with a client certificate$/);
     }
-    await waitForLog('the refused calls in the server log', server, requestId);
-    const refused = (await stack.logs(server, { stream: 'stdout' })).split('\n').filter((line) => line.includes(requestId)).map((line) => JSON.parse(line) as { code: string; peer: string });
-    assert.equal(refused.length, 2, 'both refused calls logged');
+    // The server writes its log a chunk at a time, within a second: wait for both lines.
+    const refused = await waitFor('both refused calls in the server log', 10_000, async () => {
+      const lines = (await stack.logs(server, { stream: 'stdout' })).split('\n').filter((line) => line.includes(requestId));
+      return lines.length >= 2 ? lines.map((line) => JSON.parse(line) as { code: string; peer: string }) : undefined;
+    });
+    assert.equal(refused.length, 2, 'both refused calls logged, once each');
     for (const line of refused) {
       assert.equal(line.code, 'UNAUTHENTICATED');
-      assert.match(line.peer, /^(ipv4:)?[\d.]+:\d+$/, 'the peer that called');
+      assert.match(line.peer, /^(\[?(::ffff:)?[\d.]+\]?|\[[0-9a-f:]+\]):\d+$/, `the peer that called: ${line.peer}`);
     }
     const client = edgeClient(stack.edgeAddress, projectClient);
     try {

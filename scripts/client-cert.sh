@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Issues a client certificate from the project CA: certs/clients/NAME.pem and NAME-key.pem, with
+# Issues a client certificate from the client CA (the project CA, when there is one): certs/clients/NAME.pem and NAME-key.pem, with
 # CN=NAME (the identity the server's ACCESS_POLICY names) and EKU clientAuth.
 # Usage: client-cert.sh NAME
 #   CERTS_DIR    the PKI (default: certs/ of this checkout)
 #   LEAF_DAYS    validity in days (default 397)
 #   FORCE=1      replace an existing certificate of that name
-#   VALID_FROM / VALID_UNTIL (YYYYMMDDHHMMSSZ), EKU: for test certificates (expired, not yet valid,
+#   VALID_FROM / VALID_UNTIL (YYYYMMDDHHMMSSZ), EKU, ISSUER=server: for test certificates (expired, not yet valid,
 #                without clientAuth) that show how the edge refuses them
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,6 +17,9 @@ dir=${CERTS_DIR:-$here/../certs}
 [ -s "$dir/ca.pem" ] || die "No CA in $dir: run 'make certs' first."
 dir=$(cd "$dir" && pwd)
 . "$here/pki-lib.sh"
+# The client CA (the only CA with one). ISSUER=server issues from the server CA instead: a test
+# certificate the edge must refuse, since it trusts only the client CA.
+use_ca "${ISSUER:-client}"
 have_ca_key || die "The CA key ($ca_dir/ca-key.pem) is not here: issue client certificates with your own CA."
 
 mkdir -p "$dir/clients"

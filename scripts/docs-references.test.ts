@@ -18,7 +18,7 @@ const fileLike = /\.(ts|mjs|js|sh|ya?ml|conf|md|tsv|py|proto|eta|json|go|txt)$/;
 /** What a page names that is not a file of this repository: made at run time, or a container's path. */
 const notRepository = /^(\/|~|\.\/|certs\/.|\.build\/|\.tools\/|\.env|e2e\/\.artifacts\/|dist\/|node_modules\/)|[<>*${}\s:]|\.\.data|^\.[a-z]+$/;
 /** The PKI's own files, which make certs writes into certs/ (git-ignored). */
-const pkiFile = /\.(pem|crt|key|srl|crl)$|^index\.txt$/;
+const pkiFile = /\.(pem|crt|key|srl|crl)$|^index\.txt$|^(client-)?ca\/$/;
 /** A gRPC method path (`api.DiceService/RollDie`, `Health/Watch`), not a file. */
 const methodPath = /(^|\.)[A-Z][A-Za-z0-9]*\/[A-Z*]/;
 

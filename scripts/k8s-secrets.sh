@@ -7,13 +7,15 @@
 #   dice-webapp-tls   tls.crt, tls.key, ca.crt   the web app's client pair and the CA that signed nginx's certificate
 #   dice-edge-token   edge-token            the secret the edge adds to every call and the server requires
 # CERTS_DIR as for make-certs.sh; CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE as in compose
-# (both CAs are certs/ca.pem unless set); OUT for another output file.
+# (by default the server CA is certs/ca.pem and the client CA certs/client-ca.pem, the same CA unless
+# make certs TWO_CAS=1 made two); OUT for another output file.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 root=$(cd "$here/.." && pwd)
 dir=${CERTS_DIR:-$root/certs}
-client_ca=${CLIENT_CA_FILE:-$dir/ca.pem}
+# The client CA: client-ca.pem (make certs writes it; a link to ca.pem with one CA).
+client_ca=${CLIENT_CA_FILE:-$dir/client-ca.pem}
 client_crl=${CLIENT_CRL_FILE:-$dir/crl.pem}
 server_ca=${SERVER_CA_FILE:-$dir/ca.pem}
 out=${OUT:-$root/.build/k8s-secrets.yaml}

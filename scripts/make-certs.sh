@@ -5,8 +5,10 @@
 #
 #   CERTS_DIR   where to write (default: certs/ of this checkout)
 #   FORCE=1     replace what exists
-#   CA_NAME     the new CA's common name (default "Dice Stack CA"); give a client CA and a server CA
-#               different names, since certificates and CRLs are matched to their CA by name
+#   CA_NAME     the new CA's common name (default "Dice Stack CA"; "Dice Servers CA" with TWO_CAS=1)
+#   TWO_CAS=1   a new PKI with two CAs: the server CA (ca.pem) signs the edge's certificate, the
+#               client CA (client-ca.pem, CLIENT_CA_NAME, default "Dice Clients CA") the client
+#               certificates; crl.pem is the client CA's CRL, server-crl.pem the server CA's
 #   APP_UID/APP_GID   when run as root, the mounted keys are handed to this user (default 10001),
 #                     the one the containers run as, so keys can stay mode 0600
 set -euo pipefail
@@ -22,42 +24,62 @@ days_ca=${CA_DAYS:-3650}
 
 if [ "${FORCE:-0}" = 1 ]; then
   say "FORCE=1: re-issuing the CA and all certificates in $dir"
-  rm -rf "$dir"/*.pem "$dir/clients" "$ca_dir"
-  mkdir -p "$ca_dir"
+  rm -rf "$dir"/*.pem "$dir/clients" "$dir/ca" "$dir/client-ca"
+  mkdir -p "$dir/ca"
 fi
+# TWO_CAS=1 on a new PKI: a client CA apart from the server CA (an existing PKI keeps its layout).
+if [ "${TWO_CAS:-0}" = 1 ] && [ ! -s "$dir/ca.pem" ]; then mkdir -p "$dir/client-ca"; fi
+
+new_ca() { # role name: a self-signed CA into ca_cert, its key into ca_dir
+  use_ca "$1"
+  say "issuing a new $1 CA in $dir ($(basename "$ca_cert"); key in $(basename "$ca_dir")/ca-key.pem): $2"
+  new_key "$ca_dir/ca-key.pem"
+  openssl req -x509 -new -key "$ca_dir/ca-key.pem" -sha256 -days "$days_ca" \
+    -subj "/O=Dice Stack/CN=$2" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
+    -out "$ca_cert"
+}
 
 if [ ! -s "$dir/ca.pem" ]; then
   for leaf in server client; do
     [ -e "$dir/$leaf.pem" ] && die "$dir has $leaf.pem but no ca.pem: add the CA that issued it, or re-issue everything with FORCE=1."
   done
-  say "issuing a new CA in $dir (ca.pem; key in ca/ca-key.pem)"
-  new_key "$ca_dir/ca-key.pem"
-  openssl req -x509 -new -key "$ca_dir/ca-key.pem" -sha256 -days "$days_ca" \
-    -subj "/O=Dice Stack/CN=${CA_NAME:-Dice Stack CA}" \
-    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -addext "subjectKeyIdentifier=hash" \
-    -out "$dir/ca.pem"
+  if two_cas; then
+    # Certificates and CRLs are matched to their CA by name, so the two must differ.
+    new_ca server "${CA_NAME:-Dice Servers CA}"
+    new_ca client "${CLIENT_CA_NAME:-Dice Clients CA}"
+  else
+    new_ca server "${CA_NAME:-Dice Stack CA}"
+  fi
 fi
+# One CA: it is the client CA too (compose mounts client-ca.pem for nginx).
+two_cas || [ -e "$dir/client-ca.pem" ] || ln -s ca.pem "$dir/client-ca.pem"
 
-issue_leaf() { # name
+issue_leaf() { # name role
   local name=$1
+  use_ca "$2"
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
   # An own CA (docs/certificates.md) keeps its key elsewhere: then every certificate must come from there.
   have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see docs/certificates.md, 'Using your own CA')."
-  say "issuing $name.pem"
+  say "issuing $name.pem from the $2 CA"
   "issue_${name}_leaf" "$dir/$name.pem" "$dir/$name-key.pem"
 }
 
-issue_leaf server
-issue_leaf client
+issue_leaf server server
+issue_leaf client client
 
-# nginx refuses every client once the CRL is past its next-update date, so each run re-signs it.
-if have_ca_key; then
-  update_crl
-elif [ ! -s "$dir/crl.pem" ]; then
-  die "crl.pem is missing and the CA key is not here to sign it: add your CA's CRL as crl.pem (see docs/certificates.md, 'Using your own CA')."
-fi
+# nginx refuses every client once the CRL is past its next-update date, so each run re-signs it
+# (both CRLs with two CAs: crl.pem, the client CA's, which the edge checks, and server-crl.pem).
+for role in $(two_cas && echo server client || echo client); do
+  use_ca "$role"
+  if have_ca_key; then
+    update_crl
+  elif [ ! -s "$crl_file" ]; then
+    die "$(basename "$crl_file") is missing and the CA key is not here to sign it: add your CA's CRL as $(basename "$crl_file") (see docs/certificates.md, 'Using your own CA')."
+  fi
+done
 
 if [ ! -s "$dir/edge-token" ]; then
   say "writing a new edge token (edge-token): the secret the edge adds to every call, so the server believes only the edge"

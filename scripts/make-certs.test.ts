@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -171,5 +172,44 @@ describe('rotate-certs.sh', () => {
     const result = spawnSync('bash', [join(repoRoot, 'scripts/rotate-certs.sh')], { env: { ...process.env, CERTS_DIR: join(scratch, 'empty') }, encoding: 'utf8' });
     assert.equal(result.status, 1);
     assert.match(result.stderr, /run make certs first/);
+  });
+});
+
+describe('make-certs.sh TWO_CAS=1: a client CA apart from the server CA, the set k8s-secrets.sh takes', () => {
+  const dir = join(scratch, 'two-cas');
+  const script = (name: string, args: string[] = [], extraEnv: Record<string, string> = {}) => spawnSync('bash', [join(repoRoot, 'scripts', name), ...args], { env: { ...process.env, CERTS_DIR: dir, ...extraEnv }, encoding: 'utf8' });
+  const crlIssuer = (file: string): string => spawnSync('openssl', ['crl', '-in', join(dir, file), '-noout', '-issuer'], { encoding: 'utf8' }).stdout.trim();
+
+  it('signs the server certificate with the server CA and client certificates with the client CA, each CA with its CRL', () => {
+    const result = makeCerts(dir, { TWO_CAS: '1' });
+    assert.equal(result.status, 0, result.stderr);
+    const serverCa = cert(dir, 'ca');
+    const clientCa = cert(dir, 'client-ca');
+    assert.match(serverCa.subject, /CN=Dice Servers CA/);
+    assert.match(clientCa.subject, /CN=Dice Clients CA/);
+    assert.ok(cert(dir, 'server').verify(serverCa.publicKey) && !cert(dir, 'server').verify(clientCa.publicKey), 'server.pem from the server CA only');
+    assert.ok(cert(dir, 'client').verify(clientCa.publicKey) && !cert(dir, 'client').verify(serverCa.publicKey), 'client.pem from the client CA only');
+    assert.match(crlIssuer('crl.pem'), /CN ?= ?Dice Clients CA/, 'crl.pem, the one the edge checks, is the client CA\'s');
+    assert.match(crlIssuer('server-crl.pem'), /CN ?= ?Dice Servers CA/);
+    assert.equal(statSync(join(dir, 'client-ca', 'ca-key.pem')).mode & 0o777, 0o600);
+  });
+
+  it('issues, revokes and rotates from the right CA, and k8s-secrets.sh takes the directory as it is', () => {
+    assert.equal(script('client-cert.sh', ['outside']).status, 0);
+    assert.ok(cert(join(dir, 'clients'), 'outside').verify(cert(dir, 'client-ca').publicKey), 'an outside client from the client CA');
+    assert.equal(script('client-cert.sh', ['wrong-ca'], { ISSUER: 'server' }).status, 0);
+    assert.ok(cert(join(dir, 'clients'), 'wrong-ca').verify(cert(dir, 'ca').publicKey), 'ISSUER=server: a test certificate the edge must refuse');
+    assert.equal(script('revoke.sh', ['outside']).status, 0);
+    const serial = cert(join(dir, 'clients'), 'outside').serialNumber;
+    assert.match(spawnSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-text'], { encoding: 'utf8' }).stdout, new RegExp(serial, 'i'), 'revoked in the client CA\'s CRL');
+    assert.equal(script('rotate-certs.sh').status, 0);
+    assert.ok(cert(dir, 'server').verify(cert(dir, 'ca').publicKey) && cert(dir, 'client').verify(cert(dir, 'client-ca').publicKey), 'rotated leaves keep their CAs');
+    const out = join(scratch, 'two-cas-secrets.yaml');
+    const secrets = script('k8s-secrets.sh', [], { OUT: out });
+    assert.equal(secrets.status, 0, secrets.stderr);
+    const secretsWritten = parseAllDocuments(readFileSync(out, 'utf8')).map((document) => document.toJS() as { metadata: { name: string }; data: Record<string, string> });
+    const dataOf = (secret: string, key: string): string => Buffer.from(secretsWritten.find((written) => written.metadata.name === secret)?.data[key] ?? '', 'base64').toString();
+    assert.equal(dataOf('dice-client-ca', 'ca.crt'), readFileSync(join(dir, 'client-ca.pem'), 'utf8'), 'the edge trusts the client CA');
+    assert.equal(dataOf('dice-webapp-tls', 'ca.crt'), readFileSync(join(dir, 'ca.pem'), 'utf8'), 'the web app trusts the server CA');
   });
 });

@@ -2,7 +2,21 @@
 # Expects lib.sh sourced and $dir (the certs directory) set.
 # shellcheck shell=bash
 
-ca_dir="$dir/ca"   # the CA key and its database live here, apart from the files containers mount
+# One CA, or two (make certs TWO_CAS=1): the server CA signs the edge's certificate (ca.pem, key and
+# database in ca/), the client CA the client certificates (client-ca.pem, client-ca/). With one CA,
+# client-ca.pem is a link to ca.pem and both roles use ca/. use_ca picks the CA the next step
+# issues from: ca_dir, ca_cert and crl_file (the client CA's CRL is crl.pem, the one the edge checks).
+two_cas() { [ -d "$dir/client-ca" ]; }
+use_ca() { # server | client
+  if [ "$1" = client ] && two_cas; then
+    ca_dir="$dir/client-ca" ca_cert="$dir/client-ca.pem" crl_file="$dir/crl.pem"
+  elif [ "$1" = server ] && two_cas; then
+    ca_dir="$dir/ca" ca_cert="$dir/ca.pem" crl_file="$dir/server-crl.pem"
+  else
+    ca_dir="$dir/ca" ca_cert="$dir/ca.pem" crl_file="$dir/crl.pem"
+  fi
+}
+use_ca server
 
 # KEY_TYPE=rsa makes RSA-2048 keys instead of ECDSA P-256 (make bench compares the two).
 new_key() { # path
@@ -28,7 +42,7 @@ default_ca = project_ca
 [ project_ca ]
 database = $ca_dir/index.txt
 new_certs_dir = $ca_dir/issued
-certificate = $dir/ca.pem
+certificate = $ca_cert
 private_key = $ca_dir/ca-key.pem
 serial = $ca_dir/serial
 crlnumber = $ca_dir/crlnumber
@@ -68,8 +82,8 @@ issue_cert() {
 update_crl() {
   local config tmp; config=$(ca_config); tmp=$(mktemp)
   openssl ca -gencrl -config "$config" -out "$tmp" 2>/dev/null || { rm -f "$config" "$tmp"; die "openssl could not sign the CRL"; }
-  cat "$tmp" >"$dir/crl.pem"
-  chmod 0644 "$dir/crl.pem"
+  cat "$tmp" >"$crl_file"
+  chmod 0644 "$crl_file"
   rm -f "$config" "$tmp"
 }
 
@@ -92,8 +106,9 @@ issue_client_leaf() {
 # Certificates world-readable, keys 0600; as root, the keys go to the unprivileged id the containers
 # run as (APP_UID/APP_GID, default 10001, as in prepare-build.sh), so they can stay 0600.
 protect_leaf_files() {
-  chmod 0644 "$dir"/ca.pem "$dir"/server.pem "$dir"/client.pem
-  chmod 0700 "$ca_dir"
+  chmod 0644 "$dir"/ca.pem "$dir"/client-ca.pem "$dir"/server.pem "$dir"/client.pem
+  chmod 0700 "$dir/ca"
+  if two_cas; then chmod 0700 "$dir/client-ca"; fi
   chmod 0600 "$dir"/server-key.pem "$dir"/client-key.pem "$dir"/edge-token
   if is_root; then
     chown "${APP_UID:-10001}:${APP_GID:-${APP_UID:-10001}}" "$dir"/server-key.pem "$dir"/client-key.pem "$dir"/edge-token
@@ -109,8 +124,6 @@ write_edge_token() { # tokens...
 new_edge_token() { openssl rand -hex 32; }
 
 verify_leaves() { # dir holding server.pem and client.pem
-  local cert
-  for cert in server client; do
-    openssl verify -CAfile "$dir/ca.pem" "$1/$cert.pem" >/dev/null || die "$1/$cert.pem does not verify against ca.pem; re-issue with FORCE=1."
-  done
+  openssl verify -CAfile "$dir/ca.pem" "$1/server.pem" >/dev/null || die "$1/server.pem does not verify against ca.pem (the server CA); re-issue with FORCE=1."
+  openssl verify -CAfile "$dir/client-ca.pem" "$1/client.pem" >/dev/null || die "$1/client.pem does not verify against client-ca.pem (the client CA); re-issue with FORCE=1."
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Revokes a client certificate issued by client-cert.sh and re-signs the CRL (certs/crl.pem).
+# Revokes a client certificate issued by client-cert.sh and re-signs the client CA's CRL (certs/crl.pem).
 # nginx reads the CRL at start and on reload; `make revoke` reloads it for you.
 # Usage: revoke.sh NAME        (CERTS_DIR as for make-certs.sh)
 set -euo pipefail
@@ -10,6 +10,7 @@ name=${1:-}
 dir=${CERTS_DIR:-$here/../certs}
 dir=$(cd "$dir" && pwd)
 . "$here/pki-lib.sh"
+use_ca client
 have_ca_key || die "The CA key ($ca_dir/ca-key.pem) is not here: revoke with your own CA and replace crl.pem."
 
 cert="$dir/clients/$name.pem"

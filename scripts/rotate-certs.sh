@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replaces the edge's server certificate and the web app's client certificate (new keys too) with
-# fresh ones from the same CA. Clients that trust ca.pem notice nothing. nginx serves the new server
+# fresh ones from the same CA (each from its own, with two). Clients that trust ca.pem notice nothing. nginx serves the new server
 # certificate after a reload (`make rotate-certs` reloads it); the web app watches its files and
 # switches by itself. The old certificates stay valid until they expire: revoke them if they leaked.
 #   CERTS_DIR   as for make-certs.sh
@@ -11,12 +11,14 @@ dir=${CERTS_DIR:-$here/../certs}
 [ -s "$dir/ca.pem" ] || die "There is nothing to rotate in $dir: run make certs first."
 dir=$(cd "$dir" && pwd)
 . "$here/pki-lib.sh"
-have_ca_key || die "The CA key ($ca_dir/ca-key.pem) is not here: issue the new certificates with your own CA, then copy them over the old ones."
-
 staging=$(mktemp -d "$dir/.rotate.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
-issue_server_leaf "$staging/server.pem" "$staging/server-key.pem"
-issue_client_leaf "$staging/client.pem" "$staging/client-key.pem"
+# Each leaf from its own CA (the same one, with one CA).
+for role in server client; do
+  use_ca "$role"
+  have_ca_key || die "The $role CA key ($ca_dir/ca-key.pem) is not here: issue the new certificates with your own CA, then copy them over the old ones."
+  "issue_${role}_leaf" "$staging/$role.pem" "$staging/$role-key.pem"
+done
 verify_leaves "$staging"
 
 # Written in place, not renamed: the containers bind-mount these files, and a renamed file would leave
@@ -26,4 +28,4 @@ for file in server-key.pem server.pem client-key.pem client.pem; do
 done
 protect_leaf_files
 serial() { openssl x509 -noout -serial -in "$1" | cut -d= -f2; }
-say "rotated in $dir: server.pem (serial $(serial "$dir/server.pem")) and client.pem (serial $(serial "$dir/client.pem")), same CA"
+say "rotated in $dir: server.pem (serial $(serial "$dir/server.pem")) and client.pem (serial $(serial "$dir/client.pem")), from the same CA(s)"

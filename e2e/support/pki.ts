@@ -26,12 +26,16 @@ export interface PkiOptions {
   caName?: string;
   /** KEY_TYPE of make-certs.sh (ecdsa by default). */
   keyType?: 'ecdsa' | 'rsa';
+  /** TWO_CAS=1: a client CA (client-ca.pem) apart from the server CA (ca.pem). */
+  twoCas?: boolean;
 }
 
 export interface Pki {
   dir: string;
-  /** ca.pem: the CA of the edge's certificate and of the clients'. */
+  /** ca.pem: the CA of the edge's certificate (the server CA), which clients trust. */
   ca: string;
+  /** client-ca.pem: the CA of the client certificates, which the edge trusts (ca.pem with one CA). */
+  clientCa: string;
   /** The web app's client certificate (client.pem), issued by make-certs.sh. */
   webapp: ClientFiles;
   /** The files of a client issued by name (clients/NAME.pem). */
@@ -46,10 +50,10 @@ export interface Pki {
 }
 
 /** Issues a PKI with make-certs.sh and the named clients with client-cert.sh; throws with the script's words. */
-export function issuePki({ dir, clients = [], caName, keyType }: PkiOptions = {}): Pki {
+export function issuePki({ dir, clients = [], caName, keyType, twoCas = false }: PkiOptions = {}): Pki {
   const owned = dir === undefined;
   const root = dir ?? mkdtempSync(join(tmpdir(), 'dice-pki-'));
-  const env = { ...process.env, CERTS_DIR: root, ...(caName ? { CA_NAME: caName } : {}), ...(keyType ? { KEY_TYPE: keyType } : {}) };
+  const env = { ...process.env, CERTS_DIR: root, ...(caName ? { CA_NAME: caName } : {}), ...(keyType ? { KEY_TYPE: keyType } : {}), ...(twoCas ? { TWO_CAS: '1' } : {}) };
   const run = (script: string, args: string[], extra: Record<string, string> = {}): void => {
     const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`scripts/${script} ${args.join(' ')} failed in ${root}: ${result.stderr.trim() || result.error?.message}`);
@@ -67,6 +71,7 @@ export function issuePki({ dir, clients = [], caName, keyType }: PkiOptions = {}
   return {
     dir: root,
     ca,
+    clientCa: join(root, 'client-ca.pem'),
     webapp: { ca, cert: join(root, 'client.pem'), key: join(root, 'client-key.pem') },
     client,
     server: { cert: join(root, 'server.pem'), key: join(root, 'server-key.pem') },
