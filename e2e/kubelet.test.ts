@@ -4,8 +4,8 @@
 // the kubelet's gRPC health probe, and two trust anchors (client CA and server CA) as in the OpenShift
 // document. The stack runs with e2e/compose.kubelet.yml laid over docker-compose.yml.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,7 +16,7 @@ import { probeWithGrpcJs } from './support/grpc-probe.ts';
 import { underSteadyLoad, type LoadReport } from './support/steady-load.ts';
 import { issuePki, type ClientFiles, type Pki } from './support/pki.ts';
 import { tutorialClientRolls } from './support/python-clients.ts';
-import { startStack, type Stack } from './support/stack.ts';
+import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -188,6 +188,41 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
     assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0', 'the web app was not restarted');
     await waitForLog('the web app to log the reload', webapp, 'client certificate reloaded');
+  });
+
+  it("takes client certificates issued by an organisation's intermediate CA, checks the CRL of every CA in the chain, and refuses a chain whose CA has no CRL", async () => {
+    const org = join(scratch, 'organisation');
+    execFileSync('bash', [join(repoRoot, 'e2e/support/organisation-pki.sh'), org]);
+    const orgAlice = { ca: pki.ca, cert: join(org, 'org-alice.pem'), key: join(org, 'org-alice-key.pem') };
+    const orgMallory = { ca: pki.ca, cert: join(org, 'org-mallory.pem'), key: join(org, 'org-mallory-key.pem') };
+    // The edge trusts the project's client CA and the organisation's root and intermediate, with a
+    // CRL for each of the three.
+    const bundle = (name: string, files: string[]): string => {
+      writeFileSync(join(scratch, name), files.map((file) => readFileSync(file, 'utf8')).join(''));
+      return join(scratch, name);
+    };
+    const trust = bundle('client-cas.pem', [pki.clientCa, join(org, 'chain.pem')]);
+    const everyCrl = bundle('crls.pem', [join(pki.dir, 'crl.pem'), join(org, 'root-crl.pem'), join(org, 'intermediate-crl.pem')]);
+    edgeSecret.write({ ...edgeFiles(), 'client-ca.pem': trust, 'crl.pem': everyCrl });
+    const served = await waitFor('nginx to take the organisation\'s chain', 20_000, async () => {
+      const [call] = await probeWithGrpcJs({ address: stack.edgeAddress, ...orgAlice });
+      return call?.code === 'OK' ? call : undefined;
+    });
+    assert.deepEqual(served, { code: 'OK', details: '' }, 'a client certificate two CAs deep is served (EDGE_CLIENT_VERIFY_DEPTH 2)');
+    const [revoked] = await probeWithGrpcJs({ address: stack.edgeAddress, ...orgMallory });
+    assert.equal(revoked?.code, 'UNAUTHENTICATED');
+    assert.match(revoked?.details ?? '', /^client certificate rejected \(certificate revoked\)/, 'revoked by the intermediate CA, in its CRL');
+    const [project] = await probeWithGrpcJs({ address: stack.edgeAddress, ...identity });
+    assert.equal(project?.code, 'OK', "the project's client CA goes on beside the organisation's");
+
+    // Without the intermediate CA's CRL its certificates cannot be checked, so they are refused.
+    edgeSecret.write({ ...edgeFiles(), 'client-ca.pem': trust, 'crl.pem': bundle('crls-without-intermediate.pem', [join(pki.dir, 'crl.pem'), join(org, 'root-crl.pem')]) });
+    const refused = await waitFor('nginx to refuse a chain whose CA has no CRL', 20_000, async () => {
+      const [call] = await probeWithGrpcJs({ address: stack.edgeAddress, ...orgAlice });
+      return call?.code === 'UNAUTHENTICATED' ? call : undefined;
+    });
+    assert.match(refused.details, /^client certificate rejected \(unable to get certificate CRL\)/);
+    edgeSecret.write(edgeFiles());
   });
 
   it('answers the kubelet gRPC health check (Check, service "") SERVING when ready and NOT_SERVING while draining', async () => {

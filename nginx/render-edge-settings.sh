@@ -98,6 +98,12 @@ case "$family" in ipv4) lookups=" ipv6=off" ;; ipv6) lookups=" ipv4=off" ;; dual
 } >"$dir/limits.conf"
 {
   echo "$header"
+  # nginx's default is 1: only certificates the client CA signs itself. 2 admits one intermediate
+  # CA, each CA's CRL checked (snippets/mtls.conf).
+  echo "ssl_verify_depth $EDGE_CLIENT_VERIFY_DEPTH;"
+} >"$dir/client-verify.conf"
+{
+  echo "$header"
   # How long the server may stay silent on a call (nginx's default is 60 s); past it the edge answers.
   echo "grpc_read_timeout $EDGE_UPSTREAM_TIMEOUT;"
   echo "grpc_send_timeout $EDGE_UPSTREAM_TIMEOUT;"

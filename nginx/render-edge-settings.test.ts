@@ -31,7 +31,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
-    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
+    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
@@ -50,6 +50,8 @@ describe('render-edge-settings.sh', () => {
     for (const directive of ['grpc_read_timeout', 'grpc_send_timeout', 'client_body_timeout']) assert.match(streams, new RegExp(`^${directive} 60s;$`, 'm'));
     assert.match(streams, /^client_max_body_size 0;$/m);
     assert.match(result.sibling('access-log.conf'), /^access_log \/dev\/stdout grpc_json buffer=64k flush=1s;$/m);
+    assert.match(result.sibling('client-verify.conf'), /^ssl_verify_depth 2;$/m);
+    assert.match(render({ EDGE_CLIENT_VERIFY_DEPTH: '1' }).sibling('client-verify.conf'), /^ssl_verify_depth 1;$/m);
   });
 
   it('writes each access-log line at once with EDGE_ACCESS_LOG=unbuffered, and none with off', () => {
@@ -106,7 +108,7 @@ describe('render-edge-settings.sh', () => {
     assert.match(none.stderr, /^nginx: configuration error: EDGE_RESOLVER is not set and .* names no nameserver/);
   });
 
-  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s'], ['EDGE_CERT_FILES', 'server.pem'], ['EDGE_RESOLV_CONF', 'resolv.conf'], ['EDGE_IP_FAMILY', 'ipv5']] as const) {
+  for (const [name, value] of [['EDGE_RATE_LIMIT', '100'], ['EDGE_RATE_BURST', '-1'], ['EDGE_MAX_REQUEST_SIZE', '1g'], ['EDGE_UPSTREAM_TIMEOUT', '30'], ['EDGE_STREAM_IDLE_TIMEOUT', '0s'], ['EDGE_MAX_STREAM_SIZE', 'lots'], ['EDGE_ACCESS_LOG', 'verbose'], ['EDGE_WORKER_PROCESSES', 'all'], ['EDGE_UPSTREAM_KEEPALIVE', 'on'], ['EDGE_KEEPALIVE_REQUESTS', '0'], ['EDGE_ERROR_LOG_LEVEL', 'verbose'], ['EDGE_UPSTREAM', 'server'], ['EDGE_RESOLVER', 'dns.example'], ['EDGE_CERT_CHECK_INTERVAL', '2s'], ['EDGE_CERT_FILES', 'server.pem'], ['EDGE_RESOLV_CONF', 'resolv.conf'], ['EDGE_IP_FAMILY', 'ipv5'], ['EDGE_CLIENT_VERIFY_DEPTH', '0']] as const) {
     it(`stops on ${name}=${value} with one line naming it, before running the command`, () => {
       const result = render({ [name]: value });
       assert.equal(result.status, 64);
