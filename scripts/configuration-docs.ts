@@ -12,7 +12,10 @@ function composeCell(variable: SetVariable | undefined): string {
   if (!variable) return '—';
   if (variable.mode === 'fixed') return `fixed: ${code(variable.value)}`;
   const as = variable.hostName === variable.name ? 'passed through' : `passed through as \`${variable.hostName}\``;
-  return variable.composeDefault === '' ? as : `${as}, else ${code(variable.composeDefault)}`;
+  if (variable.composeDefault === '') return as;
+  // ${SERVER_X:-${X:-}}: the per-service name first, then the shared one.
+  const shared = /^\$\{([A-Z][A-Z0-9_]*):-\}$/.exec(variable.composeDefault ?? '')?.[1];
+  return shared ? `${as}, else as \`${shared}\`` : `${as}, else ${code(variable.composeDefault)}`;
 }
 
 export function renderConfigurationPage(): string {
