@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { containerLogs, docker, inspect, waitFor, waitForLog } from './support/docker.ts';
 import { edgeCertificateSha256, sha256Of } from './support/edge-certificate.ts';
 import { probeWithGrpcJs } from './support/grpc-probe.ts';
-import { underSteadyLoad, type LoadReport } from './support/steady-load.ts';
+import { rollThroughWebapp, underSteadyLoad, type LoadReport } from './support/steady-load.ts';
 import { issuePki, type ClientFiles, type Pki } from './support/pki.ts';
 import { tutorialClientRolls } from './support/python-clients.ts';
 import { repoRoot, startStack, type Stack } from './support/stack.ts';
@@ -159,16 +159,8 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
     const newClient = sha256Of(pki.webapp.cert);
     assert.notEqual(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer);
 
-    const webappFailures: string[] = [];
-    let rolling = true;
-    const rollThroughWebapp = async (): Promise<void> => {
-      while (rolling) {
-        const response = await fetch(`${stack.webappUrl}/api/roll`);
-        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
-        else await response.arrayBuffer();
-      }
-    };
-    const webappLoad = rollThroughWebapp();
+    const webappRolls = rollThroughWebapp(stack.webappUrl);
+    let webappResult = { calls: 0, failures: ['the web app load did not run'] };
     const report = await underSteadyLoad({ address: stack.edgeAddress, identity, callsPerSecond: 200 }, async () => {
       try {
         await sleep(1000);
@@ -178,12 +170,11 @@ describe('on a cluster: Secret volumes, random UIDs, kubelet probes, two CAs', {
         await waitForLog("the web app's calls to arrive with its new client certificate", stack.container('server').getId(), `"sha256":"${newClient}"`, 20_000);
         await sleep(1000);
       } finally {
-        rolling = false;
-        await webappLoad;
+        webappResult = await webappRolls.stop();
       }
     });
     assertNoFailures(report, 200 * 2);
-    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200');
+    assert.deepEqual(webappResult.failures, [], 'every /api/roll answered 200');
     assert.match(await containerLogs(nginx), /certificate watcher: certificate files changed; reloading nginx/);
     assert.equal(await inspect(nginx, '{{.State.StartedAt}}'), nginxStartedAt, 'nginx was not restarted');
     assert.equal(await inspect(webapp, '{{.RestartCount}}'), '0', 'the web app was not restarted');

@@ -13,7 +13,7 @@ import { metadataKeys } from '@dice/proto';
 import { callServerDirectly } from './support/direct-call.ts';
 import { containerLogs, docker, inspect, waitFor, waitForLog, waitUntilHealthy } from './support/docker.ts';
 import { edgeCertificateSha256, sha256Of } from './support/edge-certificate.ts';
-import { callsOnOneChannel, underSteadyLoad, type LoadReport, type SteadyLoadOptions } from './support/steady-load.ts';
+import { callsOnOneChannel, rollThroughWebapp, underSteadyLoad, type LoadReport, type SteadyLoadOptions, type WebappRolls } from './support/steady-load.ts';
 import { issuePki, type Pki } from './support/pki.ts';
 import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
@@ -130,22 +130,12 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
 
   it('fails no call while make rotate-certs replaces the server and client certificates; nginx and the web app use the new ones', async () => {
     const serverBefore = await edgeCertificateSha256(stack.edgeAddress, identity.ca);
-    const webappFailures: string[] = [];
-    let webappCalls = 0;
-    let rolling = true;
-    const rollThroughWebapp = async (): Promise<void> => {
-      while (rolling) {
-        webappCalls++;
-        const response = await fetch(`${stack.webappUrl}/api/roll`);
-        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
-        else await response.arrayBuffer();
-      }
-    };
     const newServer = { sha256: '' };
     const newClient = { sha256: '' };
-    let webappLoad: Promise<unknown> = Promise.resolve();
+    let webapp: WebappRolls | undefined;
+    let webappResult = { calls: 0, failures: ['the web app load did not run'] };
     const report = await underSteadyLoad(load, async () => {
-      webappLoad = Promise.all([rollThroughWebapp(), rollThroughWebapp()]);
+      webapp = rollThroughWebapp(stack.webappUrl, 2);
       try {
         await sleep(1500);
         // Asynchronously, so the load keeps its pace while make runs.
@@ -163,15 +153,14 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
         });
         await sleep(1500);
       } finally {
-        rolling = false;
-        await webappLoad;
+        webappResult = await webapp.stop();
       }
     });
     assert.notEqual(newServer.sha256, serverBefore);
     assert.equal(await edgeCertificateSha256(stack.edgeAddress, identity.ca), newServer.sha256, 'nginx serves the new server certificate');
     assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report));
-    assert.ok(webappCalls > 20, `only ${webappCalls} web app calls were made`);
-    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
+    assert.ok(webappResult.calls > 20, `only ${webappResult.calls} web app calls were made`);
+    assert.deepEqual(webappResult.failures, [], 'every /api/roll answered 200 during the rotation');
     await waitForLog('the web app to log the reload', stack.container('webapp').getId(), 'client certificate reloaded');
     assert.equal(await inspect(stack.container('webapp').getId(), '{{.RestartCount}}'), '0', 'the web app was not restarted');
   });
@@ -179,27 +168,17 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
   it('fails no call while make rotate-edge-token replaces the secret the edge and the server share; the old token is refused afterwards', async () => {
     const tokenFile = join(pki.dir, 'edge-token');
     const oldToken = readFileSync(tokenFile, 'utf8').trim();
-    const webappFailures: string[] = [];
-    let rolling = true;
-    const rollThroughWebapp = async (): Promise<void> => {
-      while (rolling) {
-        const response = await fetch(`${stack.webappUrl}/api/roll`);
-        if (response.status !== 200) webappFailures.push(`${response.status} ${await response.text()}`);
-        else await response.arrayBuffer();
-      }
-    };
     let output = '';
-    let webappLoad: Promise<unknown> = Promise.resolve();
+    let webappResult = { calls: 0, failures: ['the web app load did not run'] };
     const report = await underSteadyLoad(load, async () => {
-      webappLoad = rollThroughWebapp();
+      const webapp = rollThroughWebapp(stack.webappUrl);
       try {
         await sleep(1500);
         const make = await execFileAsync('make', ['--no-print-directory', 'rotate-edge-token'], { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki.dir, COMPOSE_PROJECT_NAME: stack.projectName } });
         output = make.stdout + make.stderr;
         await sleep(1500);
       } finally {
-        rolling = false;
-        await webappLoad;
+        webappResult = await webapp.stop();
       }
     });
     assert.match(output, /step 3 of 3: the old token removed/);
@@ -207,7 +186,7 @@ describe('zero failed calls under load', { timeout: 20 * 60_000 }, () => {
     assert.match(newToken, /^[0-9a-f]{64}$/, 'one new token left in the file');
     assert.notEqual(newToken, oldToken);
     assertNoFailures(report, callsPerSecond * 3, await failureEvidence(stack, report));
-    assert.deepEqual(webappFailures, [], 'every /api/roll answered 200 during the rotation');
+    assert.deepEqual(webappResult.failures, [], 'every /api/roll answered 200 during the rotation');
     // Every replica now refuses the old token, and takes the new one, on a call made straight to it.
     const claims = { [metadataKeys.clientVerify]: 'SUCCESS', [metadataKeys.clientSubject]: 'CN=load,O=Dice Stack', [metadataKeys.clientCertificate]: encodeURIComponent(readFileSync(identity.cert, 'utf8')) };
     for (const replica of await stack.containers('server')) {

@@ -126,3 +126,34 @@ export async function callsOnOneChannel(options: { address: string; identity: Re
   }
   return report;
 }
+
+export interface WebappRolls {
+  /** Stops starting requests, waits for those in flight, and says how they went. */
+  stop(): Promise<{ calls: number; failures: string[] }>;
+}
+
+/**
+ * `GET /api/roll` through the web app, back to back on `lanes` lanes, until stop(): what a user
+ * of the page sees while the stack is operated underneath. Every answer but a 200 is a failure.
+ */
+export function rollThroughWebapp(webappUrl: string, lanes = 1): WebappRolls {
+  const failures: string[] = [];
+  let calls = 0;
+  let rolling = true;
+  const lane = async (): Promise<void> => {
+    while (rolling) {
+      calls++;
+      const response = await fetch(`${webappUrl}/api/roll`);
+      if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
+      else await response.arrayBuffer();
+    }
+  };
+  const running = Promise.all(Array.from({ length: lanes }, lane));
+  return {
+    async stop() {
+      rolling = false;
+      await running;
+      return { calls, failures };
+    },
+  };
+}
