@@ -87,8 +87,9 @@ scale: env certs ## Run REPLICAS server replicas behind nginx (default 3): make 
 	@echo; echo "$(or $(REPLICAS),3) server replicas behind nginx; each answer names its replica (x-dice-replica)"
 
 .PHONY: edge-config
-edge-config: ## Print the configuration the running nginx uses (nginx -T), EDGE_* settings rendered in
-	@$(COMPOSE) exec -T nginx nginx -T 2>/dev/null || { echo "error: nginx is not running here: make up first" >&2; exit 1; }
+edge-config: ## Print the configuration the running nginx uses (nginx -T), EDGE_* settings rendered in, the edge token hidden
+	@set -o pipefail; $(COMPOSE) exec -T nginx nginx -T 2>/dev/null | sed -E 's/^(grpc_set_header x-dice-edge-token )"[^"]*"/\1"(hidden: the secret in EDGE_TOKEN_FILE)"/' \
+	  || { echo "error: nginx is not running here: make up first" >&2; exit 1; }
 
 .PHONY: down
 down: ## Stop and remove the stack

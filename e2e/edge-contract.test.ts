@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -240,6 +241,10 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     assert.match(config, /^server server:50051 resolve;$/m);
     assert.match(config, /^resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m, "Docker's DNS, read from the container's resolv.conf");
     assert.match(config, /^ssl_verify_client on;$/m);
+    assert.match(config, /^ssl_verify_depth 2;$/m);
+    // The edge token is a secret: the printout names the header, never the value.
+    assert.match(config, /^grpc_set_header x-dice-edge-token "\(hidden: the secret in EDGE_TOKEN_FILE\)";$/m);
+    assert.ok(!config.includes(readFileSync(join(pki.dir, 'edge-token'), 'utf8').trim()), 'the token itself is not printed');
   });
 
   it('resumes TLS sessions (1.2 and 1.3) from the session cache', async () => {
