@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as gateway from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
 import * as policy from 'kubernetes-models/policy/v1';
@@ -60,6 +61,8 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'v1 Service': core.Service,
   'policy/v1 PodDisruptionBudget': policy.PodDisruptionBudget,
   'networking.k8s.io/v1 NetworkPolicy': networking.NetworkPolicy,
+  'gateway.networking.k8s.io/v1 Gateway': gateway.Gateway,
+  'gateway.networking.k8s.io/v1 TLSRoute': gateway.TLSRoute,
 };
 
 const byKind = (objects: K8sObject[], kind: string) => objects.filter((object) => object.kind === kind);
@@ -74,7 +77,7 @@ const defaults = settingsByService();
 const env = (container: Container, name: string): string | undefined =>
   container.env?.find((entry) => entry.name === name)?.value ?? defaults[container.name as ServiceName]?.find((setting) => setting.name === name)?.defaultText;
 
-for (const overlay of ['kubernetes', 'openshift'] as const) {
+for (const overlay of ['kubernetes', 'openshift', 'gateway-api'] as const) {
   describe(`deploy/${overlay}`, () => {
     const objects = render(overlay);
 
@@ -227,6 +230,25 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
         assert.equal(service.type, 'LoadBalancer');
         assert.deepEqual(service.ports.map((port) => port.port), [9443]);
       });
+    } else if (overlay === 'gateway-api') {
+      it('reaches the edge through a Gateway listener that passes TLS through, and a TLSRoute to its TLS port (mTLS ends at nginx)', () => {
+        type Listener = { name: string; protocol: string; port: number; hostname: string; tls: { mode: string }; allowedRoutes: { namespaces: { from: string }; kinds: { kind: string }[] } };
+        const gatewaySpec = named(objects, 'Gateway', 'dice').spec as { listeners: Listener[] };
+        assert.equal(gatewaySpec.listeners.length, 1, 'one listener, nothing else on the Gateway');
+        const [listener] = gatewaySpec.listeners as [Listener];
+        assert.deepEqual([listener.protocol, listener.tls.mode], ['TLS', 'Passthrough'], 'the Gateway never opens the TLS session');
+        assert.deepEqual(listener.allowedRoutes.kinds.map((kind) => kind.kind), ['TLSRoute']);
+        assert.equal(listener.allowedRoutes.namespaces.from, 'Same');
+        const route = named(objects, 'TLSRoute', 'dice-edge').spec as { parentRefs: { name: string; sectionName: string }[]; hostnames: string[]; rules: { backendRefs: { kind: string; name: string; port: number }[] }[] };
+        assert.deepEqual(route.parentRefs.map((ref) => [ref.name, ref.sectionName]), [['dice', listener.name]]);
+        assert.deepEqual(route.hostnames, [listener.hostname], 'the route answers the listener\'s host');
+        const edge = named(objects, 'Service', 'dice-edge').spec as { type?: string; ports: { name: string; port: number }[] };
+        assert.deepEqual(route.rules.flatMap((rule) => rule.backendRefs.map((ref) => [ref.kind, ref.name, ref.port])), [['Service', 'dice-edge', edge.ports.find((port) => port.name === 'grpc-tls')?.port]]);
+        assert.equal(edge.type ?? 'ClusterIP', 'ClusterIP', 'the Gateway is the only way in from outside');
+      });
+      it('runs the pods as the fixed unprivileged ids, as the kubernetes overlay does', () => {
+        for (const deployment of byKind(objects, 'Deployment')) assert.equal(podSpec(deployment).securityContext?.['fsGroup'], 10001, deployment.metadata.name);
+      });
     } else {
       it('sets no runAsUser or fsGroup anywhere: restricted-v2 picks them', () => {
         const text = JSON.stringify(objects);
@@ -244,12 +266,13 @@ for (const overlay of ['kubernetes', 'openshift'] as const) {
   });
 }
 
-describe('docs/kubernetes.md and docs/openshift.md', () => {
+describe('docs/kubernetes.md, docs/openshift.md and docs/gateway-api.md', () => {
   it('apply exactly the overlays these tests render, after make images and make k8s-secrets', () => {
-    const recipes = ['kubernetes', 'openshift'].map((page) => readFileSync(new URL(`../docs/${page}.md`, import.meta.url), 'utf8'));
+    const recipes = ['kubernetes', 'openshift', 'gateway-api'].map((page) => readFileSync(new URL(`../docs/${page}.md`, import.meta.url), 'utf8'));
     const applied = recipes.flatMap((recipe) => [...recipe.matchAll(/(?:kubectl|oc) apply (?:-n \S+ )?-k ([\w/.-]+)/g)].map((match) => match[1]));
-    assert.deepEqual([...new Set(applied)].sort(), ['deploy/kubernetes', 'deploy/openshift']);
-    for (const recipe of recipes) for (const command of ['make images', 'make k8s-secrets']) assert.ok(recipe.includes(command), `the recipe shows ${command}`);
+    assert.deepEqual([...new Set(applied)].sort(), ['deploy/gateway-api', 'deploy/kubernetes', 'deploy/openshift']);
+    for (const recipe of recipes) assert.ok(recipe.includes('make k8s-secrets'), 'the recipe shows make k8s-secrets');
+    for (const recipe of recipes.slice(0, 2)) assert.ok(recipe.includes('make images'), 'the recipe shows make images');
   });
 });
 

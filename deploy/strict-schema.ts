@@ -14,6 +14,8 @@ const interfaces: Record<string, { module: string; name: string }> = {
   'v1 Service': { module: 'kubernetes-models/v1/Service', name: 'IService' },
   'policy/v1 PodDisruptionBudget': { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', name: 'IPodDisruptionBudget' },
   'networking.k8s.io/v1 NetworkPolicy': { module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', name: 'INetworkPolicy' },
+  'gateway.networking.k8s.io/v1 Gateway': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway', name: 'IGateway' },
+  'gateway.networking.k8s.io/v1 TLSRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/TLSRoute', name: 'ITLSRoute' },
 };
 
 export function strictlyCheckedKinds(): string[] {

@@ -19,13 +19,15 @@ const fileLike = /\.(ts|mjs|js|sh|ya?ml|conf|md|tsv|py|proto|eta|json|go|txt)$/;
 const notRepository = /^(\/|~|\.\/|certs\/.|\.build\/|\.tools\/|\.env|e2e\/\.artifacts\/|dist\/|node_modules\/)|[<>*${}\s:]|\.\.data|^\.[a-z]+$/;
 /** The PKI's own files, which make certs writes into certs/ (git-ignored). */
 const pkiFile = /\.(pem|crt|key|srl|crl)$|^index\.txt$|^(client-)?ca\/$/;
+/** An API group (`gateway.networking.k8s.io/v1`) or an annotation's domain, not a folder. */
+const apiGroup = /^[a-z0-9-]+(\.[a-z0-9-]+){2,}\//;
 /** A gRPC method path (`api.DiceService/RollDie`, `Health/Watch`), not a file. */
 const methodPath = /(^|\.)[A-Z][A-Za-z0-9]*\/[A-Z*]/;
 
 /** The path-like names a page writes in backticks, and the targets of its relative links. */
 export function referencedPaths(text: string): string[] {
   const quoted = [...text.matchAll(/`([^`\n]+)`/g)].map((match) => match[1] ?? '');
-  return quoted.filter((token) => (fileLike.test(token) || /^[A-Za-z_.][\w.-]*\/([\w.-]+\/?)*$/.test(token)) && !notRepository.test(token) && !pkiFile.test(token) && !methodPath.test(token));
+  return quoted.filter((token) => (fileLike.test(token) || /^[A-Za-z_.][\w.-]*\/([\w.-]+\/?)*$/.test(token)) && !notRepository.test(token) && !pkiFile.test(token) && !methodPath.test(token) && !apiGroup.test(token));
 }
 
 /** The targets a page runs: `make x` in code spans and fenced blocks (prose may say "make sure"). */
