@@ -13,9 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 name=${1:-}
 [[ "$name" =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "NAME must be 1-64 letters, digits, dots, dashes or underscores, starting with a letter or digit (got '$name'): make client-cert NAME=alice"
 
-dir=${CERTS_DIR:-$here/../certs}
-[ -s "$dir/ca.pem" ] || die "No CA in $dir: run 'make certs' first."
-dir=$(cd "$dir" && pwd)
+dir=$(existing_pki_dir ca.pem "No CA")
 . "$here/pki-lib.sh"
 # The client CA (the only CA with one). ISSUER=server issues from the server CA instead: a test
 # certificate the edge must refuse, since it trusts only the client CA.

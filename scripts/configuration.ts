@@ -74,6 +74,8 @@ export interface SetVariable {
   comment: string | undefined;
   /** Where it is, for a test's message. */
   where: string;
+  /** The file and service or Deployment it belongs to: a helper variable is used within its scope. */
+  scope: string;
 }
 
 const passThrough = /^\$\{([A-Z][A-Z0-9_]*):-(.*)\}$/s;
@@ -111,8 +113,9 @@ export function composeVariables(file = 'docker-compose.yml'): SetVariable[] {
       const comment = comments[index];
       const name = String(key.value);
       const match = passThrough.exec(value);
-      const where = `${file}: services.${service}.environment.${name}`;
-      found.push(match ? { service, name, mode: 'passed', value, hostName: match[1] ?? '', composeDefault: match[2] ?? '', comment, where } : { service, name, mode: 'fixed', value, comment, where });
+      const scope = `${file}: services.${service}`;
+      const where = `${scope}.environment.${name}`;
+      found.push(match ? { service, name, mode: 'passed', value, hostName: match[1] ?? '', composeDefault: match[2] ?? '', comment, where, scope } : { service, name, mode: 'fixed', value, comment, where, scope });
     });
   }
   return found;
@@ -144,15 +147,10 @@ export function manifestVariables(): SetVariable[] {
         env.items.forEach((entry, index) => {
           const item = entry as YAMLMap;
           const name = String(item.get('name'));
-          const where = `${manifest}: ${deployment} env ${name}`;
-          const comment = comments[index];
+          const scope = `${manifest}: ${deployment}`;
           const value = item.get('value');
-          if (value === undefined) {
-            // valueFrom: a helper the manifest interpolates into another entry with $(NAME).
-            found.push({ service, name, mode: 'fixed', value: '(valueFrom)', comment, where });
-          } else {
-            found.push({ service, name, mode: 'fixed', value: String(value), comment, where });
-          }
+          // No value: valueFrom, a helper the manifest interpolates into another entry with $(NAME).
+          found.push({ service, name, mode: 'fixed', value: value === undefined ? '(valueFrom)' : String(value), comment: comments[index], where: `${scope} env ${name}`, scope });
         });
       }
     }
@@ -173,7 +171,7 @@ export function settingProblems(variables: SetVariable[], settings = settingsByS
   const problems: string[] = [];
   for (const variable of variables) {
     const known = settings[variable.service].find((setting) => setting.name === variable.name);
-    const helper = variable.value === '(valueFrom)' && variables.some((other) => other.where.split(' env ')[0] === variable.where.split(' env ')[0] && other.value.includes(`$(${variable.name})`));
+    const helper = variable.value === '(valueFrom)' && variables.some((other) => other.scope === variable.scope && other.value.includes(`$(${variable.name})`));
     if (!known) {
       if (!helper) problems.push(`${variable.where}: ${variable.name} is not a ${variable.service} setting (docs/configuration.md lists them)`);
       else if (!variable.comment) problems.push(`${variable.where}: say in a comment what ${variable.name} is for`);

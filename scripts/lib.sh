@@ -52,3 +52,11 @@ apt_install() {
   apt_get install -y -qq --no-install-recommends "$@" >/dev/null ||
     die "apt-get install $* failed."
 }
+
+# The PKI directory the certificate scripts work in (CERTS_DIR, default certs/ of this checkout), as
+# an absolute path; stops with "WHAT in DIR: run make certs first." when FILE is not there.
+existing_pki_dir() { # file what
+  local dir=${CERTS_DIR:-$here/../certs}
+  [ -s "$dir/$1" ] || die "$2 in $dir: run make certs first."
+  cd "$dir" && pwd
+}

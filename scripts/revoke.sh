@@ -7,8 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 name=${1:-}
 [ -n "$name" ] || die "NAME is required: make revoke NAME=alice"
-dir=${CERTS_DIR:-$here/../certs}
-dir=$(cd "$dir" && pwd)
+dir=$(existing_pki_dir ca.pem "No CA")
 . "$here/pki-lib.sh"
 use_ca client
 have_ca_key || die "The CA key ($ca_dir/ca-key.pem) is not here: revoke with your own CA and replace crl.pem."

@@ -7,9 +7,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-dir=${CERTS_DIR:-$here/../certs}
-[ -s "$dir/ca.pem" ] || die "There is nothing to rotate in $dir: run make certs first."
-dir=$(cd "$dir" && pwd)
+dir=$(existing_pki_dir ca.pem "There is nothing to rotate")
 . "$here/pki-lib.sh"
 staging=$(mktemp -d "$dir/.rotate.XXXXXX")
 trap 'rm -rf "$staging"' EXIT

@@ -12,9 +12,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-dir=${CERTS_DIR:-$here/../certs}
-[ -s "$dir/edge-token" ] || die "There is no edge token in $dir: run make certs first."
-dir=$(cd "$dir" && pwd)
+dir=$(existing_pki_dir edge-token "There is no edge token")
 . "$here/pki-lib.sh"
 
 old=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$dir/edge-token" | head -n 1)
