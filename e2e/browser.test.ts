@@ -71,8 +71,8 @@ describe('the web page in Chromium', { timeout: 10 * 60_000 }, () => {
     });
     await page.getByRole('spinbutton').fill('6');
     await page.getByRole('button', { name: 'Roll N dice' }).click();
-    await page.locator('[data-testid="dice"] li').nth(2).waitFor();
-    await page.screenshot({ path: join(artifacts, '2-dice-arriving.png') });
+    // No screenshot while the arrivals are timed: capturing a frame holds the page's main thread,
+    // and with it the observer that stamps the next die (it once made a 475 ms gap then a 130 ms one).
     await page.locator('[data-testid="dice"] li').nth(5).waitFor();
     const values = await dieValues(page);
     assert.equal(values.length, 6);
@@ -83,6 +83,12 @@ describe('the web page in Chromium', { timeout: 10 * 60_000 }, () => {
     assert.ok(gaps.length === 5 && gaps.every((gap) => gap > 150), `gaps between dice: ${gaps.map(Math.round).join(', ')} ms`);
     assert.equal(page.url(), `${stack.webappUrl}/`, 'the script kept the page; no form submission');
     await page.screenshot({ path: join(artifacts, '3-dice.png') });
+    // The picture of dice arriving, from a second roll that is not timed.
+    await page.getByRole('button', { name: 'Roll N dice' }).click();
+    await page.locator('[data-testid="dice"] li').nth(5).waitFor({ state: 'detached' });
+    await page.locator('[data-testid="dice"] li').nth(2).waitFor();
+    await page.screenshot({ path: join(artifacts, '2-dice-arriving.png') });
+    await page.locator('[data-testid="dice"] li').nth(5).waitFor();
     assert.deepEqual(problems, [], 'no console or CSP errors');
   });
 
