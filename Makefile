@@ -47,6 +47,14 @@ rotate-certs: certs ## New server and client certificates from the same CA; ngin
 	@scripts/rotate-certs.sh
 	@$(MAKE) --no-print-directory reload-nginx
 
+.PHONY: rotate-ca
+rotate-ca: certs ## Replace the CA in three steps (trust both, issue from the new, retire the old), failing no call; STEP=1|2|3 runs one
+	@scripts/rotate-ca.sh
+
+.PHONY: renew-certs
+renew-certs: certs ## Renew now what the renewer would (leaves past their renewal point, CRLs past half their validity)
+	@scripts/renew-certificates.sh --once
+
 .PHONY: rotate-edge-token
 rotate-edge-token: certs ## Replace the secret the edge adds to every call and the server requires, in three steps, failing no call
 	@scripts/rotate-edge-token.sh

@@ -7,6 +7,21 @@ shopt -s inherit_errexit
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Durations as CERT_LIFETIME, CERT_RENEW_BEFORE and CERT_RENEW_INTERVAL take them: 90s, 15m, 24h, 30d.
+duration_seconds() { # variable-name value
+  [[ $2 =~ ^([1-9][0-9]{0,6})([smhd])$ ]] || die "$1 must be a duration such as 90s, 15m, 24h or 30d, not '$2'."
+  local n=${BASH_REMATCH[1]}
+  case ${BASH_REMATCH[2]} in s) echo "$n" ;; m) echo $((n * 60)) ;; h) echo $((n * 3600)) ;; d) echo $((n * 86400)) ;; esac
+}
+# "2d3h", "1h02m", "4m10s", "12s": how long is left, for a person.
+human_duration() { # seconds
+  local s=$1 sign=""
+  if [ "$s" -lt 0 ]; then sign="-" s=$((-s)); fi
+  if [ "$s" -ge 86400 ]; then printf '%s%dd%dh' "$sign" $((s / 86400)) $((s % 86400 / 3600))
+  elif [ "$s" -ge 3600 ]; then printf '%s%dh%02dm' "$sign" $((s / 3600)) $((s % 3600 / 60))
+  elif [ "$s" -ge 60 ]; then printf '%s%dm%02ds' "$sign" $((s / 60)) $((s % 60))
+  else printf '%s%ds' "$sign" "$s"; fi
+}
 is_root() { [ "$(id -u)" = 0 ]; }
 is_debian() { [ -r /etc/debian_version ] && command -v apt-get >/dev/null 2>&1; }
 
@@ -59,4 +74,20 @@ existing_pki_dir() { # file what
   local dir=${CERTS_DIR:-$here/../certs}
   [ -s "$dir/$1" ] || die "$2 in $dir: run make certs first."
   cd "$dir" && pwd
+}
+
+# The running stack's containers of a compose service (COMPOSE_PROJECT_NAME picks the stack).
+running_replicas() { docker compose ps --quiet --status running "$1" 2>/dev/null | wc -l; }
+now_for_logs() { date -u +%Y-%m-%dT%H:%M:%S.%NZ; }
+
+# Waits until `count` lines of a service's log since `since` match `pattern`; after 60 s it stops
+# with what did not happen and why waiting is safe (`meanwhile`).
+wait_for_log() { # service pattern count since what meanwhile
+  local seen=0
+  for _ in $(seq 1 60); do
+    seen=$(docker compose logs --no-log-prefix --since "$4" "$1" 2>&1 | grep -c -- "$2" || :)
+    [ "$seen" -ge "$3" ] && return 0
+    sleep 1
+  done
+  die "$5 did not happen within 60 s ($seen of $3 log lines); $6: see make logs, then run this again."
 }

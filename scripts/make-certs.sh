@@ -9,6 +9,7 @@
 #   TWO_CAS=1   a new PKI with two CAs: the server CA (ca.pem) signs the edge's certificate, the
 #               client CA (client-ca.pem, CLIENT_CA_NAME, default "Dice Clients CA") the client
 #               certificates; crl.pem is the client CA's CRL, server-crl.pem the server CA's
+#   CERT_LIFETIME     how long server.pem and client.pem live (default 24h; 90s, 15m, 30d...)
 #   APP_UID/APP_GID   when run as root, the mounted keys are handed to this user (default 10001),
 #                     the one the containers run as, so keys can stay mode 0600
 set -euo pipefail
@@ -58,12 +59,22 @@ fi
 two_cas || [ -e "$dir/client-ca.pem" ] || ln -s ca.pem "$dir/client-ca.pem"
 
 issue_leaf() { # name role
-  local name=$1
+  local name=$1 staging
   use_ca "$2"
-  if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then return; fi
+  if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then
+    # A leaf past its renewal point (the stack was down while the renewer would have renewed it) is
+    # renewed now, in place, so `make up` never starts with one about to expire.
+    renewal_due "$dir/$name.pem" && have_ca_key || return 0
+    say "renewing $name.pem from the $2 CA: $(human_duration $(($(cert_time "$dir/$name.pem" enddate) - $(date +%s)))) was left"
+    staging=$(mktemp -d)
+    "issue_${name}_leaf" "$staging/$name.pem" "$staging/$name-key.pem" "$dir/$name.pem"
+    install_leaf "$staging" "$name"
+    rm -rf "$staging"
+    return
+  fi
   # An own CA (docs/certificates.md) keeps its key elsewhere: then every certificate must come from there.
   have_ca_key || die "$name.pem is missing and the CA key ($ca_dir/ca-key.pem) is not here to issue it: issue $name.pem and $name-key.pem with your CA (see docs/certificates.md, 'Using your own CA')."
-  say "issuing $name.pem from the $2 CA"
+  say "issuing $name.pem from the $2 CA (valid for ${CERT_LIFETIME:-24h}; the renewer renews it while the stack runs)"
   "issue_${name}_leaf" "$dir/$name.pem" "$dir/$name-key.pem"
 }
 

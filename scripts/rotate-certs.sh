@@ -15,15 +15,10 @@ trap 'rm -rf "$staging"' EXIT
 for role in server client; do
   use_ca "$role"
   have_ca_key || die "The $role CA key ($ca_dir/ca-key.pem) is not here: issue the new certificates with your own CA, then copy them over the old ones."
-  "issue_${role}_leaf" "$staging/$role.pem" "$staging/$role-key.pem"
+  "issue_${role}_leaf" "$staging/$role.pem" "$staging/$role-key.pem" "$dir/$role.pem"
 done
 verify_leaves "$staging"
-
-# Written in place, not renamed: the containers bind-mount these files, and a renamed file would leave
-# them reading the old inode. The web app checks that certificate and key match before using them.
-for file in server-key.pem server.pem client-key.pem client.pem; do
-  cat "$staging/$file" >"$dir/$file"
-done
+install_leaf "$staging" server
+install_leaf "$staging" client
 protect_leaf_files
-serial() { openssl x509 -noout -serial -in "$1" | cut -d= -f2; }
-say "rotated in $dir: server.pem (serial $(serial "$dir/server.pem")) and client.pem (serial $(serial "$dir/client.pem")), from the same CA(s)"
+say "rotated in $dir: server.pem (serial $(cert_serial "$dir/server.pem")) and client.pem (serial $(cert_serial "$dir/client.pem")), from the same CA(s)"

@@ -17,8 +17,7 @@ dir=$(existing_pki_dir edge-token "There is no edge token")
 
 old=$(grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$dir/edge-token" | head -n 1)
 new=$(new_edge_token)
-compose=(docker compose)
-replicas=$("${compose[@]}" ps --quiet --status running server 2>/dev/null | wc -l)
+replicas=$(running_replicas server)
 
 if [ "$replicas" -eq 0 ]; then
   write_edge_token "$new"
@@ -26,24 +25,13 @@ if [ "$replicas" -eq 0 ]; then
   exit 0
 fi
 
-# Waits until `count` lines of a service's log since `since` match `pattern`.
-wait_for_log() { # service pattern count since what
-  local seen
-  for _ in $(seq 1 60); do
-    seen=$("${compose[@]}" logs --no-log-prefix --since "$4" "$1" 2>&1 | grep -c -- "$2" || :)
-    [ "$seen" -ge "$3" ] && return 0
-    sleep 1
-  done
-  die "$5 did not happen within 60 s ($seen of $3 log lines); the file holds both tokens, so no call fails meanwhile: see make logs, then run this again."
-}
-
 step() { # what tokens...
   local since
   since=$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)
   write_edge_token "${@:2}"
   say "$1: waiting until the $replicas server replica(s) have re-read the file and nginx has reloaded"
-  wait_for_log server 'edge token file changed: the tokens it names are accepted now' "$replicas" "$since" "every server replica re-reading the edge token file"
-  wait_for_log nginx 'certificate files changed; reloading nginx' 1 "$since" "nginx reloading with the edge token file"
+  wait_for_log server 'edge token file changed: the tokens it names are accepted now' "$replicas" "$since" "every server replica re-reading the edge token file" "the file holds both tokens, so no call fails meanwhile"
+  wait_for_log nginx 'certificate files changed; reloading nginx' 1 "$since" "nginx reloading with the edge token file" "the file holds both tokens, so no call fails meanwhile"
 }
 
 step "step 1 of 3: the new token added beside the old one" "$old" "$new"

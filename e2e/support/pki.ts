@@ -28,6 +28,8 @@ export interface PkiOptions {
   keyType?: 'ecdsa' | 'rsa';
   /** TWO_CAS=1: a client CA (client-ca.pem) apart from the server CA (ca.pem). */
   twoCas?: boolean;
+  /** CERT_LIFETIME of server.pem and client.pem (make-certs.sh's default, 24h, otherwise). */
+  lifetime?: string;
 }
 
 export interface Pki {
@@ -44,16 +46,16 @@ export interface Pki {
   server: { cert: string; key: string };
   /** Issues another client certificate now. */
   issue(client: string | ClientToIssue): ClientFiles;
-  /** Runs another of the project's PKI scripts (rotate-certs.sh, revoke.sh) against this directory. */
-  run(script: string, ...args: string[]): void;
+  /** Runs another of the project's PKI scripts (rotate-certs.sh, revoke.sh) against this directory, with extra variables. */
+  run(script: string, args?: string[], env?: Record<string, string>): void;
   remove(): void;
 }
 
 /** Issues a PKI with make-certs.sh and the named clients with client-cert.sh; throws with the script's words. */
-export function issuePki({ dir, clients = [], caName, keyType, twoCas = false }: PkiOptions = {}): Pki {
+export function issuePki({ dir, clients = [], caName, keyType, twoCas = false, lifetime }: PkiOptions = {}): Pki {
   const owned = dir === undefined;
   const root = dir ?? mkdtempSync(join(tmpdir(), 'dice-pki-'));
-  const env = { ...process.env, CERTS_DIR: root, ...(caName ? { CA_NAME: caName } : {}), ...(keyType ? { KEY_TYPE: keyType } : {}), ...(twoCas ? { TWO_CAS: '1' } : {}) };
+  const env = { ...process.env, CERTS_DIR: root, ...(caName ? { CA_NAME: caName } : {}), ...(keyType ? { KEY_TYPE: keyType } : {}), ...(twoCas ? { TWO_CAS: '1' } : {}), ...(lifetime ? { CERT_LIFETIME: lifetime } : {}) };
   const run = (script: string, args: string[], extra: Record<string, string> = {}): void => {
     const result = spawnSync('bash', [join(repoRoot, 'scripts', script), ...args], { env: { ...env, ...extra }, encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`scripts/${script} ${args.join(' ')} failed in ${root}: ${result.stderr.trim() || result.error?.message}`);
@@ -76,7 +78,7 @@ export function issuePki({ dir, clients = [], caName, keyType, twoCas = false }:
     client,
     server: { cert: join(root, 'server.pem'), key: join(root, 'server-key.pem') },
     issue,
-    run: (script, ...args) => run(script, args),
+    run: (script, args = [], extra = {}) => run(script, args, extra),
     remove: () => {
       if (owned) rmSync(root, { recursive: true, force: true });
     },

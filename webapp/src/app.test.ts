@@ -129,6 +129,16 @@ describe('unexpected errors and other routes', () => {
     assert.deepEqual(response.json(), { status: 'ok' });
   });
 
+  it('answers /healthz 200 "degraded" with the problems in words while there are any', async (t) => {
+    let problems = ['the client certificate expires in 4m10s and has not been renewed: renew it'];
+    const app = build(t, { dice: diceThat(() => Promise.reject(new Error('must not be called'))), healthProblems: () => problems });
+    const degraded = await app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(degraded.statusCode, 200, 'still in service: calls work until the certificate expires');
+    assert.deepEqual(degraded.json(), { status: 'degraded', problems });
+    problems = [];
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/healthz' })).json(), { status: 'ok' });
+  });
+
   it('keeps /healthz polling out of the info log, but logs real requests', async (t) => {
     const lines: string[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });

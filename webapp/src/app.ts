@@ -19,6 +19,8 @@ export interface AppOptions {
   logger?: FastifyBaseLogger;
   metrics?: WebappMetrics;
   httpTimeouts?: HttpTimeouts;
+  /** What /healthz reports as degraded (the client certificate's expiry, from main.ts). */
+  healthProblems?: () => string[];
   /** Benchmark-only routes (BENCH_ROUTES=on), see routes/bench.ts. */
   benchRoutes?: { channelPerRequestDice: DiceRoller };
 }
@@ -50,7 +52,7 @@ export async function closeWithin(app: FastifyInstance, graceMs: number, logger:
 }
 
 /** The web app as Fastify plugins, one per concern; only main.ts listens. */
-export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTimeouts, benchRoutes: bench }: AppOptions): FastifyInstance {
+export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTimeouts, healthProblems, benchRoutes: bench }: AppOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger,
     connectionTimeout: httpTimeouts.connectionTimeoutMs,
@@ -86,7 +88,7 @@ export function buildApp({ dice, logger, metrics, httpTimeouts = defaultHttpTime
   app.register(pageRoutes, { dice });
   app.register(apiRoutes, { dice, shutdown: shuttingDown.signal });
   app.register(assetRoutes);
-  app.register(healthRoutes);
+  app.register(healthRoutes, healthProblems ? { problems: healthProblems } : {});
   if (bench) app.register(benchRoutes, bench);
 
   // One place where failures leave: a failed dice call is a 503 (with Retry-After) or a 502 with its

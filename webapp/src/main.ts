@@ -25,16 +25,18 @@ await runMain('webapp', async () => {
   const dice = createReloadingDiceClient({ tlsFiles: config.tlsFiles, logger, connect });
   const benchRoutes = config.benchRoutes ? { channelPerRequestDice: createChannelPerCallRoller(() => connect(loadClientCredentials(config.tlsFiles))) } : undefined;
   if (benchRoutes) logger.warn('BENCH_ROUTES=on: benchmark routes under /bench/ are served; turn this off outside benchmarks');
-  const app = buildApp({ dice, logger, metrics, httpTimeouts: config.httpTimeouts, ...(benchRoutes ? { benchRoutes } : {}) });
+  const expiry = watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });
+  const healthProblems = (): string[] => [expiry.problem()].filter((problem) => problem !== undefined);
+  const app = buildApp({ dice, logger, metrics, httpTimeouts: config.httpTimeouts, healthProblems, ...(benchRoutes ? { benchRoutes } : {}) });
   await app.listen({ host: config.host, port: config.port });
   const metricsServer = await startMetricsServer(registry, config.host, config.metricsPort);
-  watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });
   logger.info({ port: metricsServer.port }, 'metrics at GET /metrics');
   logger.info({ diceTarget: config.diceTarget }, 'rolling dice through the gRPC edge');
   onShutdownSignal(async (signal) => {
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new connections, requests in flight finish, event streams end');
     await closeWithin(app, config.shutdownGraceMs, logger);
     dice.close();
+    expiry.stop();
     logger.info('stopped');
   });
 });

@@ -27,7 +27,7 @@ export const healthSchema = {
   type: 'object',
   required: ['status'],
   additionalProperties: false,
-  properties: { status: { type: 'string', enum: ['ok'] } },
+  properties: { status: { type: 'string', enum: ['ok', 'degraded'] }, problems: { type: 'array', items: { type: 'string' } } },
 } as const;
 
 /** /api/roll and /bench/roll-new-channel. */

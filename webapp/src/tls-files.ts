@@ -56,8 +56,10 @@ export function describeCertificate(certFile: string): { subject: string; sha256
   return certificate && { subject: certificate.subject.replaceAll('\n', ', '), sha256: certificate.fingerprint256, validTo: certificate.validTo };
 }
 
-/** Whole days from now until the certificate in this PEM file expires (negative once expired). */
-export function certificateDaysLeft(certFile: string, now = Date.now()): number | undefined {
+/** Seconds from now until the certificate in this PEM file expires (negative once expired), and its whole lifetime. */
+export function certificateTimeLeft(certFile: string, now = Date.now()): { secondsLeft: number; lifetimeSeconds: number } | undefined {
   const certificate = readCertificate(certFile);
-  return certificate && Math.floor((Date.parse(certificate.validTo) - now) / 86_400_000);
+  if (!certificate) return undefined;
+  const validTo = Date.parse(certificate.validTo);
+  return { secondsLeft: Math.floor((validTo - now) / 1000), lifetimeSeconds: Math.floor((validTo - Date.parse(certificate.validFrom)) / 1000) };
 }
