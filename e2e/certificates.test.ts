@@ -1,7 +1,7 @@
 // Certificates that renew themselves: the stack runs with one-minute leaves and the renewer checking
 // every 2 s, so it renews each leaf every 20 s or so (a third of its lifetime left). Under steady
 // load every leaf is renewed at least twice with no failed call and the edge serves each new one;
-// then, with the renewer stopped, a certificate about to expire is said by health and logs before it
+// then the CA is replaced under load with make rotate-ca; then, with the renewer stopped, a certificate about to expire is said by health and logs before it
 // expires, and refused with the edge's sentence after. Its own stack and throwaway PKI.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { inspect, waitFor } from './support/docker.ts';
 import { edgeCertificate } from './support/edge-certificate.ts';
 import { edgeClient, rollDie } from './support/edge-client.ts';
 import { issuePki, type Pki } from './support/pki.ts';
+import { rotateCaUnderLoad, type CaRotation } from './support/ca-rotation.ts';
 import { startStack, type Stack } from './support/stack.ts';
 import { rollThroughWebapp, underSteadyLoad, type SteadyLoadOptions } from './support/steady-load.ts';
 
@@ -78,6 +79,42 @@ describe('certificates that renew themselves', { timeout: 10 * 60_000 }, () => {
     const reloads = (await stack.logs('webapp')).split('\n').filter((line) => line.includes('client certificate reloaded'));
     assert.ok(reloads.length >= 2, `the web app reloaded its client certificate ${reloads.length} times`);
     assert.equal((await health(stack, 'renewer')).status, 'healthy');
+  });
+
+  it('replaces the CA under load, step by step (make rotate-ca STEP=1, 2, 3), failing no call; afterwards a leaf from the old CA is refused with the edge\'s sentence', async () => {
+    const webapp = rollThroughWebapp(stack.webappUrl, 2);
+    let rotation: CaRotation;
+    let webappResult: { calls: number; failures: string[] };
+    try {
+      rotation = await rotateCaUnderLoad({ stack, pki, load, newClientName: 'load-new-ca' });
+    } finally {
+      webappResult = await webapp.stop();
+    }
+    const { report, outputs, oldLeaf, newLeaf } = rotation;
+    assert.match(outputs[0] ?? '', /step 1 of 3: ca\.pem trusts the old server CA and the new one[\s\S]*waiting until nginx has reloaded and the web app has re-read its files/);
+    assert.match(outputs[1] ?? '', /step 2 of 3: server\.pem \(serial [0-9A-F]+\) and client\.pem \(serial [0-9A-F]+\) come from the new CA/);
+    assert.match(outputs[2] ?? '', /step 3 of 3: the old server CA is no longer trusted/);
+    assert.deepEqual(report.byCode, { OK: report.total }, `calls failed: ${report.failures.join(' | ')}`);
+    assert.ok(report.total > callsPerSecond * 5, `only ${report.total} calls were made`);
+    assert.ok(webappResult.calls > 50, `only ${webappResult.calls} web app calls were made`);
+    assert.deepEqual(webappResult.failures, [], 'every /api/roll answered 200 while the CA was replaced');
+
+    // ca.pem now holds the new CA alone: the edge's certificate verifies against it.
+    assert.equal(readFileSync(pki.ca, 'utf8').match(/BEGIN CERTIFICATE/g)?.length, 1);
+    await edgeCertificate(stack.edgeAddress, pki.ca);
+    const refused = edgeClient(stack.edgeAddress, { ...oldLeaf, ca: pki.ca }, { retries: 'off' });
+    const served = edgeClient(stack.edgeAddress, { ...newLeaf, ca: pki.ca }, { retries: 'off' });
+    try {
+      await assert.rejects(rollDie(refused), (error: { code: number; details: string }) => {
+        assert.equal(error.code, status.UNAUTHENTICATED);
+        assert.match(error.details, /^client certificate rejected \(unable to (get local issuer certificate|verify the first certificate)\): present a valid, unrevoked client certificate/);
+        return true;
+      });
+      assert.ok((await rollDie(served)) >= 1);
+    } finally {
+      refused.close();
+      served.close();
+    }
   });
 
   it('says a certificate it could not renew is about to expire (health checks, logs), and the edge refuses it once expired', async () => {

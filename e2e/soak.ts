@@ -6,8 +6,10 @@
 // 500, about the most a 2-core machine holds through a disruption; the baseline's latency shows
 // where a machine's limit is): 15 s with nothing operated (the baseline), 20 restarts of one
 // replica of two (alternating), a rolling replacement of every replica, 20 nginx reloads, 5
-// certificate rotations, and a SIGKILL of one replica (the one scenario allowed to fail calls: it
-// is measured with the client's retry policy on and off).
+// certificate rotations, a full CA rotation (make rotate-ca, its three steps, the load's client
+// moving as they ask; afterwards its old certificate must be refused with the edge's sentence), and
+// a SIGKILL of one replica (the one scenario allowed to fail calls: it is measured with the client's
+// retry policy on and off).
 // Traffic goes only to the stacks' loopback ports. Prints calls by final status per scenario, with
 // what nginx answered and logged and the evidence of each failed call, and exits 1 when any scenario
 // but SIGKILL (and the closing upstream's at-once case, the behaviour the drain avoids) failed a call.
@@ -16,10 +18,11 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Metadata } from '@grpc/grpc-js';
 import { metadataKeys } from '@dice/proto';
-import { edgeClient } from './support/edge-client.ts';
+import { edgeClient, rollDie } from './support/edge-client.ts';
 import { docker, waitFor, waitUntilHealthy } from './support/docker.ts';
 import { callsOnOneChannel, startSteadyLoad, type LoadReport, type SteadyLoadOptions } from './support/steady-load.ts';
-import { issuePki } from './support/pki.ts';
+import { rotateCaUnderLoad } from './support/ca-rotation.ts';
+import { issuePki, type Pki } from './support/pki.ts';
 import { repoRoot, startStack, type Stack } from './support/stack.ts';
 
 const execFileAsync = promisify(execFile);
@@ -35,8 +38,8 @@ const restarts = count('SOAK_RESTARTS', 20);
 const reloads = count('SOAK_RELOADS', 20);
 const rotations = count('SOAK_ROTATIONS', 5);
 const upstreamCalls = count('SOAK_UPSTREAM_CALLS', 1000);
-// SOAK_ONLY=upstream-close,baseline,restarts,rolling,reloads,rotations,sigkill runs a subset (all by default).
-const only = new Set((process.env['SOAK_ONLY'] ?? 'upstream-close,baseline,restarts,rolling,reloads,rotations,sigkill').split(','));
+// SOAK_ONLY=upstream-close,baseline,restarts,rolling,reloads,rotations,ca-rotation,sigkill runs a subset (all by default).
+const only = new Set((process.env['SOAK_ONLY'] ?? 'upstream-close,baseline,restarts,rolling,reloads,rotations,ca-rotation,sigkill').split(','));
 
 interface ScenarioResult {
   scenario: string;
@@ -233,8 +236,33 @@ async function rotateCertificates(stack: Stack, certs: string): Promise<void> {
   }
 }
 
+/**
+ * make rotate-ca under the load (support/ca-rotation.ts), then one call with the old certificate,
+ * which must be refused with the edge's sentence: a call that is not counts as a failure. Returns
+ * the identity the load goes on with (the new CA's).
+ */
+async function caRotation(stack: Stack, pki: Pki, rate: number, load: Omit<SteadyLoadOptions, 'callsPerSecond'>, results: ScenarioResult[]): Promise<Omit<SteadyLoadOptions, 'callsPerSecond'>> {
+  const since = new Date().toISOString();
+  const { report, newLeaf, oldLeaf } = await rotateCaUnderLoad({ stack, pki, load: { ...load, callsPerSecond: rate }, newClientName: `load-ca-${rate}` });
+  const old = edgeClient(stack.edgeAddress, { ...oldLeaf, ca: pki.ca }, { retries: 'off' });
+  const refusal = await rollDie(old).then(
+    () => 'answered OK',
+    (error: { code: number; details: string }) => (error.code === 16 && /^client certificate rejected \(/.test(error.details) ? undefined : `code ${error.code}: ${error.details}`),
+  );
+  old.close();
+  if (refusal !== undefined) {
+    report.byCode['OLD_CERTIFICATE_NOT_REFUSED'] = 1;
+    report.failures.push(`a certificate from the old CA, after step 3: ${refusal}`);
+  }
+  const result: ScenarioResult = { scenario: 'CA rotation (make rotate-ca, three steps), then the old certificate refused', rate, report, edge: await edgeEvidenceSince(stack, since, new Set()) };
+  printScenario(result);
+  results.push(result);
+  return { ...load, identity: { ...newLeaf, ca: pki.ca } };
+}
+
 /** The scenarios on the project's own stack: two server replicas, a steady load at each rate. */
-async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOptions['identity']>): Promise<ScenarioResult[]> {
+async function operatedUnderLoad(pki: Pki, identity: Required<SteadyLoadOptions['identity']>): Promise<ScenarioResult[]> {
+  const certs = pki.dir;
   const results: ScenarioResult[] = [];
   let stack: Stack | undefined;
   try {
@@ -242,7 +270,7 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
     stack = await startStack({ env: { CERTS_DIR: certs, EDGE_RATE_LIMIT: 'off', EDGE_ERROR_LOG_LEVEL: 'info' } });
     const started = stack;
     await started.scale(2);
-    const load = { address: started.edgeAddress, identity };
+    let load = { address: started.edgeAddress, identity };
     for (const rate of rates) {
       // What the machine does at this rate with nothing going on: if latency is already high, the
       // rate is past what it holds, and a disruption will pile calls up past their deadlines.
@@ -251,6 +279,7 @@ async function operatedUnderLoad(certs: string, identity: Required<SteadyLoadOpt
       if (only.has('rolling')) results.push(await scenario(started, 'rolling replacement of every replica', rate, load, () => rollingReplacement(started)));
       if (only.has('reloads')) results.push(await scenario(started, `${reloads} nginx reloads`, rate, load, () => reloadNginx(started)));
       if (only.has('rotations')) results.push(await scenario(started, `${rotations} certificate rotations`, rate, load, () => rotateCertificates(started, certs)));
+      if (only.has('ca-rotation')) load = await caRotation(started, pki, rate, load, results);
       if (!only.has('sigkill')) continue;
       // SIGKILL: no drain. Measured twice at once, with the documented retry policy and with none.
       const victim = (await serverReplicas(started))[0] as string;
@@ -281,7 +310,7 @@ async function main(): Promise<void> {
   try {
     const identity = pki.client('load');
     if (only.has('upstream-close')) results.push(...(await nginxBeforeClosingUpstream(pki.dir, identity)));
-    if ([...only].some((name) => name !== 'upstream-close')) results.push(...(await operatedUnderLoad(pki.dir, identity)));
+    if ([...only].some((name) => name !== 'upstream-close')) results.push(...(await operatedUnderLoad(pki, identity)));
   } finally {
     pki.remove();
   }

@@ -157,6 +157,16 @@ issue_client_leaf() {
   with_leaf_validity issue_cert "$1" "$2" "/O=Dice Stack/CN=dice-webapp" "extendedKeyUsage=clientAuth"
 }
 
+# One writer of the PKI at a time: the renewer, make rotate-ca and make rotate-certs hold this lock
+# while they change files, so a renewal never lands halfway through a CA swap. Opened read-only
+# (flock needs no more), so the renewer's user can take it in a directory it cannot write.
+lock_pki() {
+  [ -e "$dir/.pki-lock" ] || : >"$dir/.pki-lock" 2>/dev/null || return 0
+  exec 9<"$dir/.pki-lock"
+  flock 9
+}
+unlock_pki() { flock -u 9 2>/dev/null || :; }
+
 # Replaces NAME.pem and NAME-key.pem in $dir with the pair in STAGING. Written in place, not renamed:
 # the containers bind-mount these files, and a renamed file would leave them reading the old inode.
 # The key first: nginx's watcher and the web app both wait for a pair that matches.
@@ -178,6 +188,7 @@ protect_leaf_files() {
     # The renewer (compose's renewer service) runs as that user too: it rewrites the leaves and CRLs
     # in place and signs with the CA, so those and the CA's directory are its own.
     chown "$owner" "$dir"/server.pem "$dir"/client.pem
+    [ -e "$dir/.pki-lock" ] || : >"$dir/.pki-lock"
     for file in "$dir"/crl.pem "$dir"/server-crl.pem; do if [ -f "$file" ]; then chown "$owner" "$file"; fi; done
     chown -R "$owner" "$dir/ca"
     # ...and it must reach them: a directory made 0700 by root (mktemp -d) lets it through, listing nothing.

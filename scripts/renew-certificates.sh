@@ -80,6 +80,7 @@ renew_crl() { # role
 
 check() {
   local problems role
+  lock_pki
   # Each in a subshell: a file caught half-written by someone else (make rotate-certs) fails this
   # check alone, and the next one looks again.
   problems=$(
@@ -90,6 +91,7 @@ check() {
   for role in $(two_cas && echo server client || echo client); do
     (renew_crl "$role") || log error "the $role CA's CRL could not be checked; the next check tries again"
   done
+  unlock_pki
   printf '%s' "$problems" >"$status_file"
 }
 

@@ -48,6 +48,7 @@ cn_of() { openssl x509 -noout -subject -nameopt multiline -in "$1" | sed -n 's/^
 step_trust() {
   local role next name bundle since
   since=$(now_for_logs)
+  lock_pki
   for role in "${roles[@]}"; do
     use_ca "$role"
     next="$ca_dir.next"
@@ -72,6 +73,7 @@ step_trust() {
   protect_leaf_files
   chown_next
   echo 1 >"$state_file"
+  unlock_pki
   wait_for_stack "$since" "the trust files with both CAs"
 }
 chown_next() {
@@ -86,6 +88,7 @@ chown_next() {
 step_issue() {
   local role retired staging since stamp
   since=$(now_for_logs) stamp=$(date -u +%Y%m%dT%H%M%S)
+  lock_pki
   for role in "${roles[@]}"; do
     use_ca "$role"
     [ -s "$ca_dir.next/ca-cert.pem" ] || die "There is no new $role CA ($ca_dir.next): run step 1 first (STEP=1)."
@@ -105,6 +108,7 @@ step_issue() {
   rm -rf "$staging"
   protect_leaf_files
   echo 2 >"$state_file"
+  unlock_pki
   say "step 2 of 3: server.pem (serial $(cert_serial "$dir/server.pem")) and client.pem (serial $(cert_serial "$dir/client.pem")) come from the new CA"
   wait_for_stack "$since" "the certificates from the new CA"
 }
@@ -112,6 +116,7 @@ step_issue() {
 step_retire() {
   local role name since
   since=$(now_for_logs)
+  lock_pki
   # A leaf from the old CA (a renewal that raced step 2) would be refused once the old CA is gone.
   for name in server client; do
     [ "$name" = server ] && use_ca server || use_ca client
@@ -126,6 +131,7 @@ step_retire() {
   done
   protect_leaf_files
   rm -f "$state_file"
+  unlock_pki
   wait_for_stack "$since" "the trust files without the old CA"
 }
 

@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 dir=$(existing_pki_dir ca.pem "There is nothing to rotate")
 . "$here/pki-lib.sh"
+lock_pki
 staging=$(mktemp -d "$dir/.rotate.XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 # Each leaf from its own CA (the same one, with one CA).
