@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
+import * as trust from '@kubernetes-models/cert-manager/trust.cert-manager.io/v1alpha1';
 import * as gateway from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1';
 import * as apps from 'kubernetes-models/apps/v1';
 import * as networking from 'kubernetes-models/networking.k8s.io/v1';
@@ -38,10 +40,11 @@ type Container = {
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
 };
 type Probe = { grpc?: { port: number; service?: string }; tcpSocket?: { port: number | string }; httpGet?: { port: number | string; path: string } };
+type KeyToPath = { key: string; path: string };
 type PodSpec = {
   containers: Container[];
   securityContext?: Record<string, unknown>;
-  volumes?: { name: string; secret?: { secretName: string }; projected?: { sources: { secret?: { name: string } }[] }; emptyDir?: unknown }[];
+  volumes?: { name: string; secret?: { secretName: string; items?: KeyToPath[] }; projected?: { sources: { secret?: { name: string; items?: KeyToPath[] }; configMap?: { name: string; items?: KeyToPath[] } }[] }; emptyDir?: unknown }[];
   terminationGracePeriodSeconds?: number;
   automountServiceAccountToken?: boolean;
 };
@@ -63,6 +66,9 @@ const models: Record<string, new (data: never) => { validate(): void }> = {
   'networking.k8s.io/v1 NetworkPolicy': networking.NetworkPolicy,
   'gateway.networking.k8s.io/v1 Gateway': gateway.Gateway,
   'gateway.networking.k8s.io/v1 TLSRoute': gateway.TLSRoute,
+  'cert-manager.io/v1 Certificate': certManager.Certificate,
+  'cert-manager.io/v1 ClusterIssuer': certManager.ClusterIssuer,
+  'trust.cert-manager.io/v1alpha1 Bundle': trust.Bundle,
 };
 
 const byKind = (objects: K8sObject[], kind: string) => objects.filter((object) => object.kind === kind);
@@ -77,7 +83,7 @@ const defaults = settingsByService();
 const env = (container: Container, name: string): string | undefined =>
   container.env?.find((entry) => entry.name === name)?.value ?? defaults[container.name as ServiceName]?.find((setting) => setting.name === name)?.defaultText;
 
-for (const overlay of ['kubernetes', 'openshift', 'gateway-api'] as const) {
+for (const overlay of ['kubernetes', 'openshift', 'gateway-api', 'cert-manager'] as const) {
   describe(`deploy/${overlay}`, () => {
     const objects = render(overlay);
 
@@ -136,7 +142,7 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api'] as const) {
         }
       }
       const mounted = byKind(objects, 'Deployment').flatMap((deployment) => (podSpec(deployment).volumes ?? []).flatMap((volume) => [volume.secret?.secretName, ...(volume.projected?.sources.map((source) => source.secret?.name) ?? [])]));
-      assert.deepEqual([...new Set(mounted.filter(Boolean))].sort(), ['dice-client-ca', 'dice-edge-tls', 'dice-edge-token', 'dice-webapp-tls'], 'the Secrets make k8s-secrets writes');
+      assert.deepEqual([...new Set(mounted.filter(Boolean))].sort(), ['dice-client-ca', 'dice-edge-tls', 'dice-edge-token', 'dice-webapp-tls'], 'the Secrets make k8s-secrets (or cert-manager) writes');
       assert.deepEqual(byKind(objects, 'Secret'), [], 'no Secret (no key material) in the manifests');
     });
 
@@ -224,6 +230,44 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api'] as const) {
       }
     });
 
+    if (overlay === 'cert-manager') {
+      it('has cert-manager issue the two leaves into the Secrets and keys the Deployments mount, short-lived, with a new key each time', () => {
+        const certificates = byKind(objects, 'Certificate').map((object) => object.spec as { secretName: string; issuerRef: { kind: string; name: string }; duration: string; renewBefore: string; usages: string[]; privateKey: { rotationPolicy: string }; dnsNames?: string[]; commonName: string });
+        const bySecret = new Map(certificates.map((certificate) => [certificate.secretName, certificate]));
+        assert.deepEqual([...bySecret.keys()].sort(), ['dice-edge-tls', 'dice-webapp-tls']);
+        // What each Deployment takes from those Secrets: only the keys a cert-manager Secret has.
+        const fromCertManager = byKind(objects, 'Deployment').flatMap((deployment) => (podSpec(deployment).volumes ?? []).flatMap((volume) => (volume.projected?.sources ?? []).filter((source) => source.secret && bySecret.has(source.secret.name)).map((source) => [deployment.metadata.name, source.secret?.name, source.secret?.items?.map((item) => item.key)] as const)));
+        assert.deepEqual(fromCertManager, [['dice-edge', 'dice-edge-tls', ['tls.crt', 'tls.key']], ['dice-webapp', 'dice-webapp-tls', ['tls.crt', 'tls.key']]], 'each takes the pair, never the Secret\'s ca.crt (the issuer, not the CA to trust the peer by)');
+        const edge = bySecret.get('dice-edge-tls');
+        const webapp = bySecret.get('dice-webapp-tls');
+        assert.deepEqual([edge?.issuerRef.name, webapp?.issuerRef.name], ['dice-server-ca', 'dice-client-ca'], 'the edge from the server CA, the web app from the client CA');
+        assert.ok(edge?.usages.includes('server auth') && !edge.usages.includes('client auth'));
+        assert.ok(webapp?.usages.includes('client auth') && !webapp.usages.includes('server auth'));
+        assert.equal(webapp?.commonName, 'dice-webapp', 'the identity ACCESS_POLICY names');
+        const webappTarget = env(podSpec(named(objects, 'Deployment', 'dice-webapp')).containers[0] as Container, 'DICE_TARGET') ?? '';
+        assert.ok(edge?.dnsNames?.includes(webappTarget.split(':')[0] ?? ''), `the edge's certificate names ${webappTarget}, the address the web app dials`);
+        for (const certificate of certificates) {
+          assert.equal(certificate.privateKey.rotationPolicy, 'Always', `${certificate.secretName}: a new key at every renewal`);
+          const hours = (text: string): number => Number(/^(\d+)h$/.exec(text)?.[1] ?? NaN);
+          assert.ok(hours(certificate.duration) <= 24 && hours(certificate.renewBefore) * 3 === hours(certificate.duration), `${certificate.secretName}: ${certificate.duration}, renewed a third before the end`);
+        }
+      });
+
+      it('trusts each peer by a trust-manager bundle of the CA that issues it, and keeps the CRL the edge checks', () => {
+        const issuers = new Map(byKind(objects, 'ClusterIssuer').map((object) => [object.metadata.name, (object.spec as { ca: { secretName: string } }).ca.secretName]));
+        assert.deepEqual(Object.fromEntries(issuers), { 'dice-server-ca': 'dice-server-ca-keypair', 'dice-client-ca': 'dice-client-ca-keypair' });
+        const bundles = new Map(byKind(objects, 'Bundle').map((object) => [object.metadata.name, object.spec as { sources: { secret?: { name: string; key: string } }[]; target: { configMap: { key: string } } }]));
+        const sourceOf = (bundle: string) => bundles.get(bundle)?.sources.map((source) => `${source.secret?.name}/${source.secret?.key}`);
+        assert.deepEqual(sourceOf('dice-server-trust'), ['dice-server-ca-keypair/tls.crt'], 'the web app trusts the CA that issues the edge\'s certificate');
+        assert.deepEqual(sourceOf('dice-client-trust'), ['dice-client-ca-keypair/tls.crt'], 'the edge trusts the CA that issues client certificates');
+        const mountedFrom = (deployment: string) => (podSpec(named(objects, 'Deployment', deployment)).volumes ?? []).flatMap((volume) => volume.projected?.sources ?? []).flatMap((source) => [...(source.configMap?.items ?? []).map((item) => `configMap ${source.configMap?.name}/${item.key} -> ${item.path}`), ...(source.secret?.items ?? []).map((item) => `secret ${source.secret?.name}/${item.key} -> ${item.path}`)]);
+        assert.ok(mountedFrom('dice-webapp').includes('configMap dice-server-trust/ca.crt -> ca.crt'));
+        assert.ok(mountedFrom('dice-edge').includes('configMap dice-client-trust/ca.crt -> client-ca.pem'));
+        assert.ok(mountedFrom('dice-edge').includes('secret dice-client-ca/crl.pem -> crl.pem'), 'cert-manager publishes no CRL: the edge keeps the one make k8s-secrets writes');
+        for (const bundle of bundles.values()) assert.equal(bundle.target.configMap.key, 'ca.crt');
+      });
+    }
+
     if (overlay === 'kubernetes') {
       it('exposes the edge through a LoadBalancer on 9443 that passes TCP through', () => {
         const service = named(objects, 'Service', 'dice-edge').spec as { type: string; ports: { port: number }[] };
@@ -249,7 +293,7 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api'] as const) {
       it('runs the pods as the fixed unprivileged ids, as the kubernetes overlay does', () => {
         for (const deployment of byKind(objects, 'Deployment')) assert.equal(podSpec(deployment).securityContext?.['fsGroup'], 10001, deployment.metadata.name);
       });
-    } else {
+    } else if (overlay === 'openshift') {
       it('sets no runAsUser or fsGroup anywhere: restricted-v2 picks them', () => {
         const text = JSON.stringify(objects);
         assert.doesNotMatch(text, /runAsUser|runAsGroup|fsGroup/);
@@ -270,7 +314,7 @@ describe('docs/kubernetes.md, docs/openshift.md and docs/gateway-api.md', () => 
   it('apply exactly the overlays these tests render, after make images and make k8s-secrets', () => {
     const recipes = ['kubernetes', 'openshift', 'gateway-api'].map((page) => readFileSync(new URL(`../docs/${page}.md`, import.meta.url), 'utf8'));
     const applied = recipes.flatMap((recipe) => [...recipe.matchAll(/(?:kubectl|oc) apply (?:-n \S+ )?-k ([\w/.-]+)/g)].map((match) => match[1]));
-    assert.deepEqual([...new Set(applied)].sort(), ['deploy/gateway-api', 'deploy/kubernetes', 'deploy/openshift']);
+    assert.deepEqual([...new Set(applied)].sort(), ['deploy/cert-manager', 'deploy/gateway-api', 'deploy/kubernetes', 'deploy/openshift']);
     for (const recipe of recipes) assert.ok(recipe.includes('make k8s-secrets'), 'the recipe shows make k8s-secrets');
     for (const recipe of recipes.slice(0, 2)) assert.ok(recipe.includes('make images'), 'the recipe shows make images');
   });

@@ -16,6 +16,9 @@ const interfaces: Record<string, { module: string; name: string }> = {
   'networking.k8s.io/v1 NetworkPolicy': { module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', name: 'INetworkPolicy' },
   'gateway.networking.k8s.io/v1 Gateway': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/Gateway', name: 'IGateway' },
   'gateway.networking.k8s.io/v1 TLSRoute': { module: '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/TLSRoute', name: 'ITLSRoute' },
+  'cert-manager.io/v1 Certificate': { module: '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate', name: 'ICertificate' },
+  'cert-manager.io/v1 ClusterIssuer': { module: '@kubernetes-models/cert-manager/cert-manager.io/v1/ClusterIssuer', name: 'IClusterIssuer' },
+  'trust.cert-manager.io/v1alpha1 Bundle': { module: '@kubernetes-models/cert-manager/trust.cert-manager.io/v1alpha1/Bundle', name: 'IBundle' },
 };
 
 export function strictlyCheckedKinds(): string[] {

@@ -9,6 +9,11 @@
 # CERTS_DIR as for make-certs.sh; CLIENT_CA_FILE / CLIENT_CRL_FILE / SERVER_CA_FILE as in compose
 # (by default the server CA is certs/ca.pem and the client CA certs/client-ca.pem, the same CA unless
 # make certs TWO_CAS=1 made two); OUT for another output file.
+# CERT_MANAGER=1 (deploy/cert-manager): cert-manager issues the two leaves, so instead of their
+# Secrets it writes the CAs' key pairs its issuers sign with, in its namespace (CERT_MANAGER_NAMESPACE,
+# default cert-manager):
+#   dice-server-ca-keypair, dice-client-ca-keypair   tls.crt, tls.key   (the same CA twice with one CA)
+# and dice-client-ca keeps the CRL the edge checks (cert-manager publishes none).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -28,21 +33,42 @@ openssl verify -CAfile "$server_ca" "$dir/server.pem" >/dev/null 2>&1 || die "$d
 openssl verify -CAfile "$client_ca" "$dir/client.pem" >/dev/null 2>&1 || die "$dir/client.pem is not signed by the client CA $client_ca."
 
 secret() { kubectl create secret "$@" --dry-run=client --output=yaml; }
+cert_time_left() { echo $(($(date -u -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s) - $(date +%s))); }
 mkdir -p "$(dirname "$out")"
 tmp=$(umask 077 && mktemp "$out.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
+# A CA's own certificate and key: ca/ca-cert.pem once make rotate-ca has run, else the trust file.
+ca_pair() { # ca-dir trust-file secret-name
+  local cert=$2
+  [ -s "$1/ca-cert.pem" ] && cert="$1/ca-cert.pem"
+  [ -s "$1/ca-key.pem" ] || die "$1/ca-key.pem is missing: CERT_MANAGER=1 hands cert-manager the CA key; with your own CA, write $3 from it yourself (docs/certificates.md)."
+  secret tls "$3" --namespace="${CERT_MANAGER_NAMESPACE:-cert-manager}" --cert="$cert" --key="$1/ca-key.pem"
+}
 {
   echo "# Written by scripts/k8s-secrets.sh from $dir: private keys inside, never commit this file."
-  secret tls dice-edge-tls --cert="$dir/server.pem" --key="$dir/server-key.pem"
+  if [ "${CERT_MANAGER:-0}" = 1 ]; then
+    ca_pair "$dir/ca" "$dir/ca.pem" dice-server-ca-keypair
+    echo "---"
+    if [ -d "$dir/client-ca" ]; then ca_pair "$dir/client-ca" "$dir/client-ca.pem" dice-client-ca-keypair; else ca_pair "$dir/ca" "$dir/ca.pem" dice-client-ca-keypair; fi
+  else
+    secret tls dice-edge-tls --cert="$dir/server.pem" --key="$dir/server-key.pem"
+    echo "---"
+    secret generic dice-webapp-tls --type=kubernetes.io/tls --from-file=tls.crt="$dir/client.pem" --from-file=tls.key="$dir/client-key.pem" --from-file=ca.crt="$server_ca"
+  fi
   echo "---"
   secret generic dice-client-ca --from-file=ca.crt="$client_ca" --from-file=crl.pem="$client_crl"
-  echo "---"
-  secret generic dice-webapp-tls --type=kubernetes.io/tls --from-file=tls.crt="$dir/client.pem" --from-file=tls.key="$dir/client-key.pem" --from-file=ca.crt="$server_ca"
   echo "---"
   secret generic dice-edge-token --from-file=edge-token="$dir/edge-token"
 } >"$tmp"
 chmod 0600 "$tmp"
 mv "$tmp" "$out"
 trap - EXIT
-say "Secrets dice-edge-tls, dice-client-ca, dice-webapp-tls and dice-edge-token written to $out"
+if [ "${CERT_MANAGER:-0}" = 1 ]; then
+  say "Secrets dice-server-ca-keypair and dice-client-ca-keypair (namespace ${CERT_MANAGER_NAMESPACE:-cert-manager}), dice-client-ca and dice-edge-token written to $out"
+else
+  # Short-lived leaves (make certs: CERT_LIFETIME, 24h) have no renewer on a cluster.
+  left=$(cert_time_left "$dir/server.pem")
+  [ "$left" -gt 2592000 ] || say "warning: server.pem expires in $(human_duration "$left"); nothing renews it on a cluster: use deploy/cert-manager, or issue longer-lived leaves (CERT_LIFETIME=397d make rotate-certs) and run this again"
+  say "Secrets dice-edge-tls, dice-client-ca, dice-webapp-tls and dice-edge-token written to $out"
+fi
 say "apply them with: kubectl apply -n NAMESPACE -f $out   (again after make rotate-certs or make revoke)"

@@ -212,4 +212,18 @@ describe('make-certs.sh TWO_CAS=1: a client CA apart from the server CA, the set
     assert.equal(dataOf('dice-client-ca', 'ca.crt'), readFileSync(join(dir, 'client-ca.pem'), 'utf8'), 'the edge trusts the client CA');
     assert.equal(dataOf('dice-webapp-tls', 'ca.crt'), readFileSync(join(dir, 'ca.pem'), 'utf8'), 'the web app trusts the server CA');
   });
+
+  it('k8s-secrets.sh CERT_MANAGER=1 hands cert-manager each CA\'s key pair in its namespace, and the leaves\' Secrets are left to it', () => {
+    const out = join(scratch, 'cert-manager-secrets.yaml');
+    const secrets = script('k8s-secrets.sh', [], { OUT: out, CERT_MANAGER: '1' });
+    assert.equal(secrets.status, 0, secrets.stderr);
+    const written = parseAllDocuments(readFileSync(out, 'utf8')).map((document) => document.toJS() as { type?: string; metadata: { name: string; namespace?: string }; data: Record<string, string> });
+    assert.deepEqual(written.map((secret) => `${secret.metadata.namespace ?? ''}/${secret.metadata.name}`), ['cert-manager/dice-server-ca-keypair', 'cert-manager/dice-client-ca-keypair', '/dice-client-ca', '/dice-edge-token']);
+    const dataOf = (secret: string, key: string): string => Buffer.from(written.find((each) => each.metadata.name === secret)?.data[key] ?? '', 'base64').toString();
+    assert.equal(dataOf('dice-server-ca-keypair', 'tls.crt'), readFileSync(join(dir, 'ca.pem'), 'utf8'));
+    assert.equal(dataOf('dice-server-ca-keypair', 'tls.key'), readFileSync(join(dir, 'ca', 'ca-key.pem'), 'utf8'));
+    assert.equal(dataOf('dice-client-ca-keypair', 'tls.crt'), readFileSync(join(dir, 'client-ca.pem'), 'utf8'));
+    assert.equal(dataOf('dice-client-ca-keypair', 'tls.key'), readFileSync(join(dir, 'client-ca', 'ca-key.pem'), 'utf8'));
+    assert.equal(dataOf('dice-client-ca', 'crl.pem'), readFileSync(join(dir, 'crl.pem'), 'utf8'), 'the CRL the edge checks');
+  });
 });
