@@ -6,7 +6,8 @@ import { createReloadingDiceClient } from './reloading-dice-client.ts';
 import type { ChannelCredentials } from '@grpc/grpc-js';
 import { createChannelPerCallRoller, createDiceChannel, type DiceChannel } from './dice-channel.ts';
 import { loadClientCredentials } from './tls-files.ts';
-import { createWebappMetrics, watchCertificateExpiry } from './metrics.ts';
+import { createWebappMetrics } from './metrics.ts';
+import { watchClientCertificate, watchEdgeCertificate } from './certificate-expiry.ts';
 
 await runMain('webapp', async () => {
   const config = loadWebappConfig();
@@ -25,8 +26,12 @@ await runMain('webapp', async () => {
   const dice = createReloadingDiceClient({ tlsFiles: config.tlsFiles, logger, connect });
   const benchRoutes = config.benchRoutes ? { channelPerRequestDice: createChannelPerCallRoller(() => connect(loadClientCredentials(config.tlsFiles))) } : undefined;
   if (benchRoutes) logger.warn('BENCH_ROUTES=on: benchmark routes under /bench/ are served; turn this off outside benchmarks');
-  const expiry = watchCertificateExpiry({ certFile: config.tlsFiles.cert, registry, logger, warnDays: config.certificateWarnDays });
-  const healthProblems = (): string[] => [expiry.problem()].filter((problem) => problem !== undefined);
+  const warnDays = config.certificateWarnDays;
+  const expiries = [
+    watchClientCertificate({ certFile: config.tlsFiles.cert, registry, logger, warnDays }),
+    watchEdgeCertificate({ target: config.diceTarget, tlsFiles: config.tlsFiles, tlsServerName: config.tlsServerName, registry, logger, warnDays }),
+  ];
+  const healthProblems = (): string[] => expiries.map((expiry) => expiry.problem()).filter((problem) => problem !== undefined);
   const app = buildApp({ dice, logger, metrics, httpTimeouts: config.httpTimeouts, healthProblems, ...(benchRoutes ? { benchRoutes } : {}) });
   await app.listen({ host: config.host, port: config.port });
   const metricsServer = await startMetricsServer(registry, config.host, config.metricsPort);
@@ -36,7 +41,7 @@ await runMain('webapp', async () => {
     logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: no new connections, requests in flight finish, event streams end');
     await closeWithin(app, config.shutdownGraceMs, logger);
     dice.close();
-    expiry.stop();
+    for (const expiry of expiries) expiry.stop();
     logger.info('stopped');
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '@dice/common';
-import { certificateTimeLeft, loadClientCredentials } from './tls-files.ts';
+import { loadClientCredentials, readCertificate } from './tls-files.ts';
 
 describe('loadClientCredentials', () => {
   it('names the variable whose file cannot be read', () => {
@@ -17,11 +17,11 @@ describe('loadClientCredentials', () => {
   });
 });
 
-describe('certificateTimeLeft', () => {
+describe('readCertificate', () => {
   it('is undefined while the file cannot be read or parsed (a rotation halfway), not an exception', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dice-days-'));
     writeFileSync(join(dir, 'half.pem'), '-----BEGIN CERTIFICATE-----\nMIIB');
-    assert.equal(certificateTimeLeft(join(dir, 'half.pem')), undefined);
-    assert.equal(certificateTimeLeft(join(dir, 'missing.pem')), undefined);
+    assert.equal(readCertificate(join(dir, 'half.pem')), undefined);
+    assert.equal(readCertificate(join(dir, 'missing.pem')), undefined);
   });
 });

@@ -55,11 +55,3 @@ export function describeCertificate(certFile: string): { subject: string; sha256
   const certificate = readCertificate(certFile);
   return certificate && { subject: certificate.subject.replaceAll('\n', ', '), sha256: certificate.fingerprint256, validTo: certificate.validTo };
 }
-
-/** Seconds from now until the certificate in this PEM file expires (negative once expired), and its whole lifetime. */
-export function certificateTimeLeft(certFile: string, now = Date.now()): { secondsLeft: number; lifetimeSeconds: number } | undefined {
-  const certificate = readCertificate(certFile);
-  if (!certificate) return undefined;
-  const validTo = Date.parse(certificate.validTo);
-  return { secondsLeft: Math.floor((validTo - now) / 1000), lifetimeSeconds: Math.floor((validTo - Date.parse(certificate.validFrom)) / 1000) };
-}
