@@ -14,7 +14,7 @@ export const webappSettings = {
   TLS_KEY_FILE: requiredSetting("the path of this app's client private key (client-key.pem)", "The client certificate's private key."),
   DICE_DEADLINE_MS: integerSetting(2000, 1, 60_000, 'The deadline of each RollDie call; a stream of N dice gets N times it.'),
   METRICS_PORT: integerSetting(9464, 1, 65535, 'Prometheus metrics (`GET /metrics`), apart from the public port.'),
-  CERT_EXPIRY_WARN_DAYS: integerSetting(30, 0, 3650, 'The longest warning before the client certificate expires: a warning is logged and `/healthz` says `degraded` once fewer days than this, or a quarter of its lifetime (a 24-hour certificate: 6 hours), are left.'),
+  CERT_EXPIRY_WARN_DAYS: integerSetting(30, 0, 3650, "The longest warning before the client certificate, or the edge's, expires: a warning is logged and `/healthz` says `degraded` once fewer days than this, or a quarter of its lifetime (a 24-hour certificate: 6 hours), are left."),
   BENCH_ROUTES: choiceSetting('off', ['on', 'off'] as const, '`on` serves `/bench/hello` and `/bench/roll-new-channel` for make bench; never in a deployment.'),
   // Below Docker's 10 s stop timeout and the Deployment's 15 s terminationGracePeriodSeconds.
   SHUTDOWN_GRACE_MS: integerSetting(5000, 0, 600_000, 'After SIGTERM, how long requests in flight may take before their connections are closed; event streams end at once with a `failure` event.'),
