@@ -11,6 +11,7 @@ import { inspect, waitFor } from './support/docker.ts';
 import { edgeCertificate } from './support/edge-certificate.ts';
 import { edgeClient, rollDie } from './support/edge-client.ts';
 import { issuePki, type Pki } from './support/pki.ts';
+import { tutorialClientRolls } from './support/python-clients.ts';
 import { rotateCaUnderLoad, type CaRotation } from './support/ca-rotation.ts';
 import { startStack, type Stack } from './support/stack.ts';
 import { rollThroughWebapp, underSteadyLoad, type SteadyLoadOptions } from './support/steady-load.ts';
@@ -84,9 +85,15 @@ describe('certificates that renew themselves', { timeout: 10 * 60_000 }, () => {
   it('replaces the CA under load, step by step (make rotate-ca STEP=1, 2, 3), failing no call; afterwards a leaf from the old CA is refused with the edge\'s sentence', async () => {
     const webapp = rollThroughWebapp(stack.webappUrl, 2);
     let rotation: CaRotation;
+    let pythonRolls: number[] = [];
     let webappResult: { calls: number; failures: string[] };
     try {
-      rotation = await rotateCaUnderLoad({ stack, pki, load, newClientName: 'load-new-ca' });
+      // The tutorial's Python client, holding its old certificate and the trust file of step 1,
+      // calls the edge that now serves a certificate from the new CA.
+      const afterStep2 = async (trustBoth: string): Promise<void> => {
+        pythonRolls = tutorialClientRolls(stack.edgeAddress, { ...pki.client('load'), ca: trustBoth }, 3);
+      };
+      rotation = await rotateCaUnderLoad({ stack, pki, load, newClientName: 'load-new-ca', afterStep2 });
     } finally {
       webappResult = await webapp.stop();
     }
@@ -95,6 +102,8 @@ describe('certificates that renew themselves', { timeout: 10 * 60_000 }, () => {
     assert.match(outputs[1] ?? '', /step 2 of 3: server\.pem \(serial [0-9A-F]+\) and client\.pem \(serial [0-9A-F]+\) come from the new CA/);
     assert.match(outputs[2] ?? '', /step 3 of 3: the old server CA is no longer trusted/);
     assert.deepEqual(report.byCode, { OK: report.total }, `calls failed: ${report.failures.join(' | ')}`);
+    assert.equal(pythonRolls.length, 3, 'grpcio trusting both CAs reaches the edge across the change of its certificate');
+    assert.ok(pythonRolls.every((value) => value >= 1 && value <= 6));
     assert.ok(report.total > callsPerSecond * 5, `only ${report.total} calls were made`);
     assert.ok(webappResult.calls > 50, `only ${webappResult.calls} web app calls were made`);
     assert.deepEqual(webappResult.failures, [], 'every /api/roll answered 200 while the CA was replaced');

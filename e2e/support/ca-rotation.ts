@@ -39,8 +39,15 @@ export function combinedReport(reports: LoadReport[]): LoadReport {
  * from the new CA (`newClientName`) takes over; step 3 removes the old CA. Each hand-over starts the
  * next load before it stops the previous one.
  */
-export async function rotateCaUnderLoad(options: { stack: Stack; pki: Pki; load: SteadyLoadOptions; newClientName: string }): Promise<CaRotation> {
-  const { stack, pki, load, newClientName } = options;
+export async function rotateCaUnderLoad(options: {
+  stack: Stack;
+  pki: Pki;
+  load: SteadyLoadOptions;
+  newClientName: string;
+  /** Runs once step 2 has moved the edge to the new CA, with the trust file of both CAs. */
+  afterStep2?: (trustBoth: string) => Promise<void>;
+}): Promise<CaRotation> {
+  const { stack, pki, load, newClientName, afterStep2 } = options;
   const rotate = async (step: string): Promise<string> => {
     const { stdout, stderr } = await execFileAsync('make', ['--no-print-directory', 'rotate-ca'], { cwd: repoRoot, env: { ...process.env, CERTS_DIR: pki.dir, COMPOSE_PROJECT_NAME: stack.projectName, STEP: step } });
     return stdout + stderr;
@@ -67,6 +74,7 @@ export async function rotateCaUnderLoad(options: { stack: Stack; pki: Pki; load:
     const trustBoth = trustAsNow(`${newClientName}-trust-both`);
     await handOver({ ...load, identity: { ...oldLeaf, ca: trustBoth } });
     outputs.push(await rotate('2'));
+    await afterStep2?.(trustBoth);
     newLeaf = pki.issue(newClientName);
     await handOver({ ...load, identity: { ...newLeaf, ca: trustBoth } });
     outputs.push(await rotate('3'));
