@@ -48,4 +48,5 @@ WORKDIR /app/${SERVICE}
 # written outside /tmp, and HOME points there for anything that wants one.
 ENV HOME=/tmp
 USER 1000
-CMD ["node", "dist/main.js"]
+# tracing.ts first (--import, as OpenTelemetry documents for ESM): it loads nothing unless OTEL_* asks for traces.
+CMD ["node", "--import", "./dist/tracing.js", "dist/main.js"]

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loggingSettings, nodeRuntimeSettings, type SettingsTable } from '@dice/common';
+import { loggingSettings, nodeRuntimeSettings, openTelemetrySettings, type SettingsTable } from '@dice/common';
 import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import { serverSettings } from '../server/src/config.ts';
 import { webappSettings } from '../webapp/src/config.ts';
@@ -39,7 +39,10 @@ function fromTable(table: SettingsTable): SettingEntry[] {
 }
 
 function runtimeEntries(): SettingEntry[] {
-  return Object.entries(nodeRuntimeSettings).map(([name, setting]) => ({ name, defaultText: setting.defaultText, allowed: 'see Node and grpc-js', meaning: setting.meaning, readBy: 'runtime' }));
+  return [
+    ...Object.entries(nodeRuntimeSettings).map(([name, setting]) => ({ name, defaultText: setting.defaultText, allowed: 'see Node and grpc-js', meaning: setting.meaning, readBy: 'runtime' as const })),
+    ...Object.entries(openTelemetrySettings).map(([name, setting]) => ({ name, defaultText: setting.defaultText, allowed: 'see the OpenTelemetry specification', meaning: setting.meaning, readBy: 'runtime' as const })),
+  ];
 }
 
 /** nginx/edge-settings.tsv, as render-edge-settings.sh reads it. */

@@ -76,3 +76,16 @@ export const nodeRuntimeSettings: Readonly<Record<string, RuntimeSetting>> = {
   GRPC_TRACE: { defaultText: '', meaning: "grpc-js's tracers to log, e.g. `server,http2` (with GRPC_VERBOSITY=DEBUG)." },
   GRPC_VERBOSITY: { defaultText: 'ERROR', meaning: 'The lowest level grpc-js logs: DEBUG, INFO or ERROR.' },
 };
+
+/**
+ * The OpenTelemetry variables both Node services pass to the SDK (common/src/tracing.ts), by the
+ * specification's names: nothing of ours is added for what the specification already names.
+ */
+export const openTelemetrySettings: Readonly<Record<string, RuntimeSetting>> = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: { defaultText: '', meaning: 'Where spans go, over OTLP/gRPC (e.g. `http://collector:4317`); empty: tracing off and the SDK not even loaded.' },
+  OTEL_SERVICE_NAME: { defaultText: '', meaning: 'The service name on every span; empty: `dice-server` or `dice-webapp`.' },
+  OTEL_TRACES_SAMPLER: { defaultText: 'parentbased_always_on', meaning: "Which calls are traced; the parent-based samplers follow the caller's decision (`parentbased_traceidratio` with OTEL_TRACES_SAMPLER_ARG samples a share)." },
+  OTEL_TRACES_SAMPLER_ARG: { defaultText: '', meaning: 'The share a `traceidratio` sampler keeps, 0 to 1.' },
+  OTEL_SDK_DISABLED: { defaultText: 'false', meaning: '`true` turns tracing off whatever the endpoint says.' },
+};
+

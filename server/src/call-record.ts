@@ -1,4 +1,5 @@
 import { status as grpcStatus, type Deadline, type Metadata, type ServerInterceptingCallInterface, type StatusObject } from '@grpc/grpc-js';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, propagation, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { CallerIdentity, IdentityResult } from './caller-identity.ts';
@@ -27,7 +28,26 @@ const deadlineResetSlackMs = 50;
  * enforces below the interceptors, or a reset) is recorded as DEADLINE_EXCEEDED or CANCELLED.
  * Failed calls log at warn; passing health checks and health watchers hanging up at debug.
  */
-export function createCallRecorder(logger: Logger, registry: Registry): (method: string, call: ServerInterceptingCallInterface) => CallRecord {
+/** W3C trace context (traceparent, tracestate) from gRPC metadata, as nginx passed it on. */
+const metadataGetter: TextMapGetter<Metadata> = {
+  keys: (metadata) => Object.keys(metadata.getMap()),
+  get: (metadata, key) => {
+    const value = metadata.get(key)[0];
+    return typeof value === 'string' ? value : undefined;
+  },
+};
+
+/** Statuses that mean the call failed on the server's side of the contract, for the span's status. */
+const failedCodes = new Set([grpcStatus.UNKNOWN, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.UNIMPLEMENTED, grpcStatus.INTERNAL, grpcStatus.UNAVAILABLE, grpcStatus.DATA_LOSS, grpcStatus.UNAUTHENTICATED, grpcStatus.PERMISSION_DENIED, grpcStatus.CANCELLED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.INVALID_ARGUMENT]);
+
+export interface CallRecorderOptions {
+  /** With tracing on (main.ts), a server span per RPC, child of the caller's (traceparent). */
+  tracer?: Tracer | undefined;
+  /** The replica's name, an attribute of every span. */
+  replica?: string;
+}
+
+export function createCallRecorder(logger: Logger, registry: Registry, { tracer, replica }: CallRecorderOptions = {}): (method: string, call: ServerInterceptingCallInterface) => CallRecord {
   const calls = new Counter({ name: 'dice_server_rpcs_total', help: 'RPCs handled, by method and gRPC status code', labelNames: ['method', 'code'], registers: [registry] });
   const duration = new Histogram({
     name: 'dice_server_rpc_duration_seconds',
@@ -39,12 +59,22 @@ export function createCallRecorder(logger: Logger, registry: Registry): (method:
 
   return (method, call) => {
     const startedAt = process.hrtime.bigint();
+    const startedAtMs = Date.now();
     let userAgent: string | undefined;
     let client: CallerIdentity | undefined;
     let requestId: string | undefined;
     let messagesReceived = 0;
     let messagesSent = 0;
     let recorded = false;
+    let span: Span | undefined;
+    const [, service = '', rpcMethod = ''] = method.split('/');
+    // One span per RPC, a stream included, ended however the call ends. Without a tracer, nothing.
+    const startSpan = (metadata?: Metadata): Span | undefined =>
+      tracer?.startSpan(
+        method.slice(1),
+        { kind: SpanKind.SERVER, startTime: startedAtMs, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpcMethod, 'dice.replica': replica ?? '' } },
+        metadata ? propagation.extract(ROOT_CONTEXT, metadata, metadataGetter) : ROOT_CONTEXT,
+      );
 
     const ended = ({ code, details }: Pick<StatusObject, 'code' | 'details'>): void => {
       if (recorded) return;
@@ -53,7 +83,16 @@ export function createCallRecorder(logger: Logger, registry: Registry): (method:
       const codeName = statusName(code);
       calls.inc({ method, code: codeName });
       duration.observe({ method, code: codeName }, seconds);
-      const line = { method, requestId, authority: call.getHost(), peer: call.getPeer(), client, code: codeName, durationMs: Math.round(seconds * 1e6) / 1000, messagesReceived, messagesSent, userAgent };
+      span ??= startSpan();
+      const spanContext = span?.spanContext();
+      if (span) {
+        // The verified identity as nginx forwarded it: CN, subject and fingerprint, never the certificate.
+        span.setAttributes({ 'rpc.grpc.status_code': code, 'dice.messages_received': messagesReceived, 'dice.messages_sent': messagesSent, ...(client ? { 'dice.client.cn': client.commonName, 'dice.client.subject': client.subject } : {}) });
+        if (failedCodes.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${codeName}: ${details}` });
+        span.end();
+      }
+      const trace = spanContext ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
+      const line = { method, requestId, authority: call.getHost(), peer: call.getPeer(), client, code: codeName, durationMs: Math.round(seconds * 1e6) / 1000, messagesReceived, messagesSent, userAgent, ...trace };
       // Container healthchecks call every few seconds, and health watchers hang up when done: not news.
       if (method.startsWith(healthServicePrefix) && (code === grpcStatus.OK || code === grpcStatus.CANCELLED)) logger.debug(line, 'rpc');
       else if (code !== grpcStatus.OK) logger.warn({ ...line, details }, 'rpc');
@@ -62,6 +101,7 @@ export function createCallRecorder(logger: Logger, registry: Registry): (method:
 
     return {
       started(metadata, caller) {
+        span = startSpan(metadata);
         const agent = metadata.get('user-agent')[0];
         userAgent = typeof agent === 'string' ? agent : undefined;
         client = caller.identity;

@@ -10,6 +10,7 @@ import { createIdentityReader } from './caller-identity.ts';
 import { createDiceHandlers, type Roll } from './dice-service.ts';
 import { createCallInterceptor } from './call-interceptor.ts';
 import { createCallRecorder } from './call-record.ts';
+import type { Tracer } from '@opentelemetry/api';
 import { createStreamGuard } from './stream-guard.ts';
 import { createH2cConnections } from './h2c-connections.ts';
 import { serverDefaults } from './config.ts';
@@ -47,6 +48,8 @@ export interface DiceServerOptions {
   maxMessageBytes?: number;
   /** The edge's tokens (edge-tokens.ts): a call without one is UNAUTHENTICATED. main.ts always gives them. */
   edgeTokens?: EdgeTokens;
+  /** A span per RPC (call-record.ts) when tracing is on; main.ts gives it then. */
+  tracer?: Tracer | undefined;
 }
 
 /** Every status a health watcher hears is sent again this often, so a quiet Watch is never idle. */
@@ -63,10 +66,11 @@ export function createServer({
   streamIdleMs = serverDefaults.STREAM_IDLE_TIMEOUT_MS,
   maxMessageBytes = serverDefaults.MAX_MESSAGE_BYTES,
   edgeTokens,
+  tracer,
 }: DiceServerOptions): DiceServer {
   const api = loadDiceApi();
   const streams = createStreamGuard({ idleMs: streamIdleMs, maxAgeMs: maxConnectionAgeMs ?? Number.POSITIVE_INFINITY });
-  const interceptor = createCallInterceptor({ record: createCallRecorder(logger, metrics), readIdentity: createIdentityReader({ edgeTokens }), accessPolicy, replica, streams });
+  const interceptor = createCallInterceptor({ record: createCallRecorder(logger, metrics, { tracer, replica }), readIdentity: createIdentityReader({ edgeTokens }), accessPolicy, replica, streams });
   const server = new grpc.Server({
     ...(maxConnectionIdleMs === undefined ? {} : { 'grpc.max_connection_idle_ms': maxConnectionIdleMs }),
     ...(maxConnectionAgeMs === undefined ? {} : { 'grpc.max_connection_age_ms': maxConnectionAgeMs, 'grpc.max_connection_age_grace_ms': maxConnectionAgeMs }),

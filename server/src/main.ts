@@ -1,4 +1,6 @@
-import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
+import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer, stopTracing } from '@dice/common';
+import { tracingWanted } from '@dice/common/tracing';
+import { trace } from '@opentelemetry/api';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadServerConfig } from './config.ts';
 import { createServer } from './create-server.ts';
@@ -19,6 +21,8 @@ await runMain('server', async () => {
     maxConnectionAgeMs: config.maxConnectionAgeMs,
     streamIdleMs: config.streamIdleMs,
     maxMessageBytes: config.maxMessageBytes,
+    // tracing.ts (node --import) started the SDK when the OTEL_* variables ask for it.
+    tracer: tracingWanted() ? trace.getTracer('dice-server') : undefined,
   });
   await server.listen(config.host, config.port);
   const metricsServer = await startMetricsServer(metrics, config.host, config.metricsPort);
@@ -26,6 +30,7 @@ await runMain('server', async () => {
   onShutdownSignal(async (signal) => {
     logger.info({ signal, graceMs: config.shutdownGraceMs, drainDelayMs: config.drainDelayMs }, 'shutting down: health NOT_SERVING, draining calls');
     await server.shutdown(config.shutdownGraceMs, config.drainDelayMs);
+    await stopTracing();
     logger.info('stopped');
   });
 });

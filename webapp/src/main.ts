@@ -1,4 +1,4 @@
-import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer } from '@dice/common';
+import { createServiceLogger, onShutdownSignal, runMain, startMetricsServer, stopTracing } from '@dice/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { buildApp, closeWithin } from './app.ts';
 import { loadWebappConfig } from './config.ts';
@@ -42,6 +42,7 @@ await runMain('webapp', async () => {
     await closeWithin(app, config.shutdownGraceMs, logger);
     dice.close();
     for (const expiry of expiries) expiry.stop();
+    await stopTracing();
     logger.info('stopped');
   });
 });

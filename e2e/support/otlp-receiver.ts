@@ -1,0 +1,83 @@
+// An OTLP/gRPC trace receiver of the suite's own (no collector image can be pulled here): the
+// TraceService/Export method on grpc-js, decoding the real OTLP protobuf (otlp/trace_service.proto),
+// keeping every span it is sent, flattened for assertions. stop() makes it go away (a collector
+// that is down); refuse makes it answer UNAVAILABLE (one that refuses).
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  kind: string;
+  /** STATUS_CODE_UNSET, _OK or _ERROR, and its message. */
+  status: { code: string; message: string };
+  attributes: Record<string, string | number | boolean>;
+  durationMs: number;
+}
+
+export interface OtlpReceiver {
+  /** host:port it listens on. */
+  port: number;
+  spans: ReceivedSpan[];
+  /** Export requests answered (spans or not). */
+  requests: number;
+  refuse: boolean;
+  stop(): Promise<void>;
+}
+
+type AnyValue = { stringValue?: string; boolValue?: boolean; intValue?: string; doubleValue?: number; value?: string };
+type KeyValue = { key: string; value?: AnyValue };
+type WireSpan = { traceId: Buffer; spanId: Buffer; parentSpanId: Buffer; name: string; kind: string; startTimeUnixNano: string; endTimeUnixNano: string; attributes: KeyValue[]; status?: { code: string; message: string } };
+type ExportRequest = { resourceSpans: { resource?: { attributes: KeyValue[] }; scopeSpans: { spans: WireSpan[] }[] }[] };
+
+const valueOf = (value: AnyValue | undefined): string | number | boolean => {
+  if (!value) return '';
+  if (value.value === 'intValue') return Number(value.intValue);
+  if (value.value === 'doubleValue') return value.doubleValue ?? 0;
+  if (value.value === 'boolValue') return value.boolValue ?? false;
+  return value.stringValue ?? '';
+};
+const attributesOf = (list: KeyValue[] = []): Record<string, string | number | boolean> => Object.fromEntries(list.map((entry) => [entry.key, valueOf(entry.value)]));
+
+/** Starts the receiver on host:0. */
+export async function startOtlpReceiver(host: string): Promise<OtlpReceiver> {
+  const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  const service = (grpc.loadPackageDefinition(definition) as unknown as { opentelemetry: { proto: { collector: { trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } } } } } }).opentelemetry.proto.collector.trace.v1.TraceService.service;
+  const server = new grpc.Server();
+  const receiver: OtlpReceiver = { port: 0, spans: [], requests: 0, refuse: false, stop: async () => {} };
+  server.addService(service, {
+    Export: (call: grpc.ServerUnaryCall<ExportRequest, object>, callback: grpc.sendUnaryData<object>) => {
+      receiver.requests++;
+      if (receiver.refuse) {
+        callback({ code: grpc.status.UNAVAILABLE, details: 'the test receiver refuses' });
+        return;
+      }
+      for (const resourceSpans of call.request.resourceSpans) {
+        const serviceName = String(attributesOf(resourceSpans.resource?.attributes)['service.name'] ?? '');
+        for (const scope of resourceSpans.scopeSpans) {
+          for (const span of scope.spans) {
+            receiver.spans.push({
+              service: serviceName,
+              traceId: span.traceId.toString('hex'),
+              spanId: span.spanId.toString('hex'),
+              parentSpanId: span.parentSpanId.toString('hex'),
+              name: span.name,
+              kind: span.kind,
+              status: { code: span.status?.code ?? 'STATUS_CODE_UNSET', message: span.status?.message ?? '' },
+              attributes: attributesOf(span.attributes),
+              durationMs: Number((BigInt(span.endTimeUnixNano) - BigInt(span.startTimeUnixNano)) / 1000n) / 1000,
+            });
+          }
+        }
+      }
+      callback(null, {});
+    },
+  });
+  receiver.port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))));
+  receiver.stop = () => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  return receiver;
+}

@@ -1,0 +1,146 @@
+// Tracing, end to end: the stack with the server and the web app exporting to the suite's own OTLP
+// receiver (support/otlp-receiver.ts; compose.tracing.yml points them at it). Each test sends its own
+// W3C traceparent, so its spans are found by a trace id nobody else uses: one GET /api/roll is one
+// trace (the web app's server span, its gRPC client span, the dice server's span, linked parent to
+// child, nginx passing the context through and logging it); a RollDice stream is one span with its
+// message count; a refused call's span says PERMISSION_DENIED; the logs carry the ids; and with the
+// receiver gone, calls go on and the exporter says so once.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { waitFor } from './support/docker.ts';
+import { edgeClient } from './support/edge-client.ts';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+import { issuePki, type Pki } from './support/pki.ts';
+import { startStack, type Stack } from './support/stack.ts';
+
+/** Docker's host gateway on this machine (docker0, even while no container is on it): where containers reach the receiver. */
+function hostGatewayAddress(): string {
+  const shown = spawnSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], { encoding: 'utf8' }).stdout ?? '';
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
+  if (!address) throw new Error(`no IPv4 address on docker0 (ip said: ${shown.trim() || 'nothing'}): the containers could not reach a receiver on this host`);
+  return address;
+}
+const newTraceparent = (): { traceparent: string; traceId: string; parentId: string } => {
+  const traceId = randomBytes(16).toString('hex');
+  const parentId = randomBytes(8).toString('hex');
+  return { traceparent: `00-${traceId}-${parentId}-01`, traceId, parentId };
+};
+
+describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
+  let receiver: OtlpReceiver;
+  let stack: Stack;
+  let pki: Pki;
+  /** The spans of one trace, once `count` of them have arrived. */
+  const traceOf = (traceId: string, count: number): Promise<ReceivedSpan[]> =>
+    waitFor(`${count} spans of trace ${traceId}`, 20_000, async () => {
+      const spans = receiver.spans.filter((span) => span.traceId === traceId);
+      return spans.length >= count ? spans : undefined;
+    });
+
+  before(async () => {
+    receiver = await startOtlpReceiver(hostGatewayAddress());
+    pki = issuePki({ clients: ['stranger'] });
+    stack = await startStack({
+      env: { CERTS_DIR: pki.dir, OTLP_RECEIVER_PORT: String(receiver.port), ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp;api.DiceService/RollDice=stranger' },
+      overrides: ['e2e/compose.tracing.yml'],
+    });
+  });
+
+  after(async () => {
+    await stack?.down();
+    await receiver?.stop();
+    pki?.remove();
+  });
+
+  it('makes one GET /api/roll one trace: the web app\'s server span, its gRPC client span, the dice server\'s span, parent to child, through nginx', async () => {
+    const { traceparent, traceId, parentId } = newTraceparent();
+    const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
+    assert.equal(response.status, 200);
+    const spans = await traceOf(traceId, 3);
+    const server = spans.find((span) => span.service === 'dice-server');
+    assert.ok(server, `a dice-server span in ${JSON.stringify(spans.map((span) => [span.service, span.name, span.kind]))}`);
+    const client = spans.find((span) => span.spanId === server.parentSpanId);
+    assert.ok(client, 'the server span\'s parent is one of the trace\'s spans');
+    assert.deepEqual([client.service, client.kind], ['dice-webapp', 'SPAN_KIND_CLIENT'], 'the web app\'s gRPC client span');
+    assert.match(client.name, /api\.DiceService\/RollDie/);
+    assert.deepEqual([server.name, server.kind, server.status.code], ['api.DiceService/RollDie', 'SPAN_KIND_SERVER', 'STATUS_CODE_UNSET']);
+    assert.equal(server.attributes['rpc.grpc.status_code'], 0);
+    assert.equal(server.attributes['rpc.method'], 'RollDie');
+    assert.equal(server.attributes['dice.client.cn'], 'dice-webapp', 'the verified identity, not the certificate');
+    assert.match(String(server.attributes['dice.replica']), /^[0-9a-f]{12}$/);
+    // Up the chain from the client span, within the web app, to the span our traceparent named.
+    const byId = new Map(spans.map((span) => [span.spanId, span]));
+    let top = client;
+    while (byId.has(top.parentSpanId)) top = byId.get(top.parentSpanId) as ReceivedSpan;
+    assert.equal(top.parentSpanId, parentId, 'the web app continued the caller\'s trace');
+    assert.ok(spans.some((span) => span.service === 'dice-webapp' && span.kind === 'SPAN_KIND_SERVER'), 'the web app\'s server span');
+
+    // nginx passed the client span's context on, and logged it.
+    const edgeLine = await waitFor('the edge\'s access-log line of the call', 10_000, async () => (await stack.logs('nginx')).split('\n').find((line) => line.includes(`"trace_id":"${traceId}"`)));
+    assert.match(edgeLine, new RegExp(`"span_id":"${client.spanId}"`), 'the traceparent nginx saw is the client span\'s');
+    // The server's and the web app's log lines carry the ids.
+    const serverLine = await waitFor('the server\'s line of the call', 10_000, async () => (await stack.logs('server')).split('\n').find((line) => line.includes(`"trace_id":"${traceId}"`)));
+    assert.match(serverLine, new RegExp(`"span_id":"${server.spanId}"`));
+    const webappLine = await waitFor('a web app line of the request', 10_000, async () => (await stack.logs('webapp')).split('\n').find((line) => line.includes(`"trace_id":"${traceId}"`)));
+    assert.match(webappLine, /"span_id":"[0-9a-f]{16}"/);
+  });
+
+  it('makes a RollDice stream one server span with its message count, and a refused call a span with PERMISSION_DENIED', async () => {
+    const client = edgeClient(stack.edgeAddress, pki.client('stranger'), { retries: 'off' });
+    try {
+      const stream = newTraceparent();
+      const metadata = new grpc.Metadata();
+      metadata.set('traceparent', stream.traceparent);
+      const values = await new Promise<number[]>((resolve, reject) => {
+        const seen: number[] = [];
+        const call = client.RollDice({ count: 4 }, metadata, { deadline: Date.now() + 10_000 });
+        call.on('data', (die: { value: number }) => seen.push(die.value));
+        call.on('error', reject);
+        call.on('end', () => resolve(seen));
+      });
+      assert.equal(values.length, 4);
+      const [streamSpan] = await traceOf(stream.traceId, 1);
+      assert.deepEqual([streamSpan?.name, streamSpan?.parentSpanId, streamSpan?.attributes['dice.messages_sent'], streamSpan?.attributes['rpc.grpc.status_code']], ['api.DiceService/RollDice', stream.parentId, 4, 0]);
+
+      const refused = newTraceparent();
+      const refusedMetadata = new grpc.Metadata();
+      refusedMetadata.set('traceparent', refused.traceparent);
+      const error = await new Promise<grpc.ServiceError>((resolve) => client.RollDie({}, refusedMetadata, { deadline: Date.now() + 5000 }, (failure) => resolve(failure as grpc.ServiceError)));
+      assert.equal(error?.code, grpc.status.PERMISSION_DENIED);
+      const [refusedSpan] = await traceOf(refused.traceId, 1);
+      assert.equal(refusedSpan?.status.code, 'STATUS_CODE_ERROR');
+      assert.match(refusedSpan?.status.message ?? '', /^PERMISSION_DENIED: /);
+      assert.equal(refusedSpan?.attributes['dice.client.cn'], 'stranger');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('fails no call while the receiver refuses and then is gone, and each service says so once', async () => {
+    const failures: string[] = [];
+    const roll = async (times: number): Promise<void> => {
+      for (let i = 0; i < times; i++) {
+        const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent: newTraceparent().traceparent } });
+        if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    };
+    receiver.refuse = true;
+    const answered = receiver.requests;
+    await roll(200);
+    await waitFor('an export the receiver refused', 10_000, async () => (receiver.requests > answered ? true : undefined));
+    await receiver.stop();
+    await roll(300);
+    assert.deepEqual(failures, []);
+    for (const service of ['webapp', 'server'] as const) {
+      const lines = await waitFor(`the ${service}'s line about the exporter`, 20_000, async () => {
+        const found = (await stack.logs(service)).split('\n').filter((line) => line.includes('the trace exporter failed'));
+        return found.length > 0 ? found : undefined;
+      });
+      assert.equal(lines.length, 1, `${service}: one line, not one per batch: ${lines.join('\n')}`);
+    }
+  });
+});
