@@ -4,7 +4,7 @@
 // against the Route API's fields, and the rendered objects keep the policies a platform team checks.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as certManager from '@kubernetes-models/cert-manager/cert-manager.io/v1';
@@ -309,6 +309,25 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api', 'cert-manager']
     }
   });
 }
+
+describe('deploy/components/tracing', () => {
+  it('turns tracing on for the server and the web app only, by the OpenTelemetry variable, in any overlay; off without it', () => {
+    // An overlay of the test's own beside the others (kustomize takes no absolute paths), removed after.
+    const dir = mkdtempSync(`${deployDir}.tracing-`);
+    try {
+      writeFileSync(`${dir}/kustomization.yaml`, 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../kubernetes]\ncomponents: [../components/tracing]\n');
+      const objects = render(dir.slice(deployDir.length));
+      const endpoints = byKind(objects, 'Deployment').map((deployment) => [deployment.metadata.name, env(podSpec(deployment).containers[0] as Container, 'OTEL_EXPORTER_OTLP_ENDPOINT')]);
+      assert.deepEqual(Object.fromEntries(endpoints), { 'dice-edge': undefined, 'dice-server': 'http://otel-collector.observability.svc.cluster.local:4317', 'dice-webapp': 'http://otel-collector.observability.svc.cluster.local:4317' });
+      assert.deepEqual(strictSchemaProblems(objects), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    for (const overlay of ['kubernetes', 'openshift', 'gateway-api', 'cert-manager']) {
+      for (const deployment of byKind(render(overlay), 'Deployment')) assert.equal(env(podSpec(deployment).containers[0] as Container, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? '', '', `${overlay}: ${deployment.metadata.name} traces nothing by default`);
+    }
+  });
+});
 
 describe('docs/kubernetes.md, docs/openshift.md and docs/gateway-api.md', () => {
   it('apply exactly the overlays these tests render, after make images and make k8s-secrets', () => {

@@ -7,22 +7,14 @@
 // receiver gone, calls go on and the exporter says so once.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { waitFor } from './support/docker.ts';
 import { edgeClient } from './support/edge-client.ts';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
+import { dockerHostGatewayAddress, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { issuePki, type Pki } from './support/pki.ts';
 import { startStack, type Stack } from './support/stack.ts';
 
-/** Docker's host gateway on this machine (docker0, even while no container is on it): where containers reach the receiver. */
-function hostGatewayAddress(): string {
-  const shown = spawnSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], { encoding: 'utf8' }).stdout ?? '';
-  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
-  if (!address) throw new Error(`no IPv4 address on docker0 (ip said: ${shown.trim() || 'nothing'}): the containers could not reach a receiver on this host`);
-  return address;
-}
 const newTraceparent = (): { traceparent: string; traceId: string; parentId: string } => {
   const traceId = randomBytes(16).toString('hex');
   const parentId = randomBytes(8).toString('hex');
@@ -41,7 +33,7 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     });
 
   before(async () => {
-    receiver = await startOtlpReceiver(hostGatewayAddress());
+    receiver = await startOtlpReceiver(dockerHostGatewayAddress());
     pki = issuePki({ clients: ['stranger'] });
     stack = await startStack({
       env: { CERTS_DIR: pki.dir, OTLP_RECEIVER_PORT: String(receiver.port), ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp;api.DiceService/RollDice=stranger' },

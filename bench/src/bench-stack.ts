@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { dockerHostGatewayAddress, startOtlpReceiver, type OtlpReceiver } from '../../e2e/support/otlp-receiver.ts';
 import { repoRoot, startStack, type Service, type Stack } from '../../e2e/support/stack.ts';
 
 const run = promisify(execFile);
@@ -31,6 +32,8 @@ export interface StackSettings {
   rateLimit?: string | undefined;
   /** Which server runs behind nginx: the project's (default), bare grpc-js, or the grpc-go peer. */
   serverPeer?: 'project' | 'bare-grpc-js' | 'grpc-go' | undefined;
+  /** Tracing on, to the bench's OTLP receiver, with this OTEL_TRACES_SAMPLER_ARG for parentbased_traceidratio; undefined is off (shipped). */
+  traceRatio?: number | undefined;
 }
 
 /** The compose file that swaps in each server peer (bench/peers/). */
@@ -50,6 +53,8 @@ const peerOverrides: Record<NonNullable<StackSettings['serverPeer']>, string[]> 
 export class BenchStack {
   private stack: Stack | undefined;
   private settings: StackSettings | undefined;
+  /** Where the services send their spans while tracing is on: counted, not kept. */
+  private receiver: OtlpReceiver | undefined;
 
   private env(settings: StackSettings): Record<string, string> {
     return {
@@ -68,6 +73,9 @@ export class BenchStack {
       LOG_BUFFER_BYTES: settings.logBufferBytes === undefined ? '' : String(settings.logBufferBytes),
       WEBAPP_LOG_LEVEL: settings.webappLogLevel ?? '',
       LOG_DRIVER: settings.logDriver ?? '',
+      OTEL_TRACES_SAMPLER: settings.traceRatio === undefined ? '' : 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: settings.traceRatio === undefined ? '' : String(settings.traceRatio),
+      ...(this.receiver ? { OTLP_RECEIVER_PORT: String(this.receiver.port) } : {}),
     };
   }
 
@@ -79,18 +87,26 @@ export class BenchStack {
   /** Builds and starts the stack, or brings it to these settings (containers whose settings changed are recreated). */
   async configure(settings: StackSettings): Promise<void> {
     if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
-    // Another server peer is another set of compose files: a new stack.
-    if (this.stack && (settings.serverPeer ?? 'project') !== (this.settings?.serverPeer ?? 'project')) {
+    // Another server peer, or tracing on or off, is another set of compose files: a new stack.
+    const files = (of: StackSettings | undefined) => `${of?.serverPeer ?? 'project'} ${of?.traceRatio !== undefined}`;
+    if (this.stack && files(settings) !== files(this.settings)) {
       await this.stack.down();
       this.stack = undefined;
     }
-    const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project']];
+    if (settings.traceRatio !== undefined) this.receiver ??= await startOtlpReceiver(dockerHostGatewayAddress(), { keepSpans: false });
+    const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project'], ...(settings.traceRatio === undefined ? [] : ['e2e/compose.tracing.yml'])];
     this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides, projectName: 'dice-bench' });
     this.settings = settings;
   }
 
   async down(): Promise<void> {
     await this.stack?.down();
+    await this.receiver?.stop();
+  }
+
+  /** Spans the receiver has been sent so far. */
+  spansReceived(): number {
+    return this.receiver?.received ?? 0;
   }
 
   containers(service: Service): Promise<string[]> {

@@ -1,6 +1,6 @@
 // make bench: every scenario of the benchmark against the real containers, then the report in
 // bench/results/<date>.md and .json. BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS shorten a
-// run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run).
+// run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run); BENCH_ONLY=12 runs the tracing scenario alone.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ import { medianRound, renderMarkdown, type Target, type VariantResult } from './
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
+const benchOnly = process.env['BENCH_ONLY'];
 
 const ecdsa = pki('ecdsa');
 const rsa = pki('rsa');
@@ -123,6 +124,7 @@ const questions: Record<string, string> = {
   '11. The shipped rate limit': 'With the per-certificate rate limit at its shipped default instead of off: RollDie through nginx from one client certificate at full speed (32 in flight), and GET /api/roll at full speed (the web app holds one certificate).',
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
+  '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1.',
 };
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
@@ -168,85 +170,106 @@ try {
   const viaEdge = () => ({ target: stack.edgeAddress(), tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 });
   const throughEdge = (extra: Partial<Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'>> = {}) => grpcLoad(async () => ({ ...viaEdge(), ...extra }));
 
-  const s1 = '1. The nginx mTLS hop';
-  const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
-  const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, throughEdge());
+  const targets: Target[] = [];
+  // BENCH_ONLY=12 runs the tracing scenario alone (its report names only it).
+  if (benchOnly !== undefined && benchOnly !== '12') throw new Error(`BENCH_ONLY takes 12 (the tracing scenario) or nothing, not '${benchOnly}'`);
+  if (benchOnly === undefined) {
+    const s1 = '1. The nginx mTLS hop';
+    const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
+    const edgeResult = await measure(s1, 'through nginx, mTLS', shipped, throughEdge());
 
-  // 10 and 11 run early: they swap the server and turn the rate limit on, and fail fast if they cannot.
-  const s10 = '10. Server implementations behind the same nginx';
-  const projectServer = await measure(s10, "this project's server", shipped, throughEdge());
-  const bareServer = await measure(s10, 'bare grpc-js', { ...shipped, serverPeer: 'bare-grpc-js' }, throughEdge());
-  const goServer = await measure(s10, 'grpc-go', { ...shipped, serverPeer: 'grpc-go' }, throughEdge());
+    // 10 and 11 run early: they swap the server and turn the rate limit on, and fail fast if they cannot.
+    const s10 = '10. Server implementations behind the same nginx';
+    const projectServer = await measure(s10, "this project's server", shipped, throughEdge());
+    const bareServer = await measure(s10, 'bare grpc-js', { ...shipped, serverPeer: 'bare-grpc-js' }, throughEdge());
+    const goServer = await measure(s10, 'grpc-go', { ...shipped, serverPeer: 'grpc-go' }, throughEdge());
 
-  const s11 = '11. The shipped rate limit';
-  const limited = { ...shipped, rateLimit: shippedRateLimit() };
-  const limitedGrpc = await measure(s11, `RollDie from one certificate, rate limit ${limited.rateLimit}`, limited, throughEdge());
-  const limitedApi = await measure(s11, `/api/roll, rate limit ${limited.rateLimit}`, limited, httpLoad('/api/roll', 16));
+    const s11 = '11. The shipped rate limit';
+    const limited = { ...shipped, rateLimit: shippedRateLimit() };
+    const limitedGrpc = await measure(s11, `RollDie from one certificate, rate limit ${limited.rateLimit}`, limited, throughEdge());
+    const limitedApi = await measure(s11, `/api/roll, rate limit ${limited.rateLimit}`, limited, httpLoad('/api/roll', 16));
 
-  const s2 = '2. Connection reuse to the backend';
-  await measure(s2, 'upstream keepalive 32 (shipped)', shipped, throughEdge());
-  await measure(s2, 'upstream keepalive off', { ...shipped, upstreamKeepalive: 0 }, throughEdge());
-  await measure(s2, 'keepalive_requests 1000 (nginx default)', { ...shipped, keepaliveRequests: 1000 }, throughEdge(), { countConnections: true });
-  await measure(s2, 'keepalive_requests 100000 (shipped)', shipped, throughEdge(), { countConnections: true });
+    const s2 = '2. Connection reuse to the backend';
+    await measure(s2, 'upstream keepalive 32 (shipped)', shipped, throughEdge());
+    await measure(s2, 'upstream keepalive off', { ...shipped, upstreamKeepalive: 0 }, throughEdge());
+    await measure(s2, 'keepalive_requests 1000 (nginx default)', { ...shipped, keepaliveRequests: 1000 }, throughEdge(), { countConnections: true });
+    await measure(s2, 'keepalive_requests 100000 (shipped)', shipped, throughEdge(), { countConnections: true });
 
-  const s3 = "3. The web app's shared channel";
-  const sharedChannel = await measure(s3, '/api/roll, shared channel', shipped, httpLoad('/api/roll', 16));
-  const channelPerRequest = await measure(s3, '/api/roll, new channel per request', shipped, httpLoad('/bench/roll-new-channel', 16));
-  const hello = await measure(s3, 'hello-world route', shipped, httpLoad('/bench/hello', 16));
+    const s3 = "3. The web app's shared channel";
+    const sharedChannel = await measure(s3, '/api/roll, shared channel', shipped, httpLoad('/api/roll', 16));
+    const channelPerRequest = await measure(s3, '/api/roll, new channel per request', shipped, httpLoad('/bench/roll-new-channel', 16));
+    const hello = await measure(s3, 'hello-world route', shipped, httpLoad('/bench/hello', 16));
 
-  const s4 = '4. New mTLS clients per second';
-  for (const [name, dir] of [['ECDSA P-256', ecdsa], ['RSA-2048', rsa]] as const) {
-    for (const resume of [false, true]) {
-      await measure(s4, `${name}, resumption ${resume ? 'on' : 'off'}`, { ...shipped, certsDir: dir }, throughEdge({ tls: tlsFor(dir), mode: 'connection-per-call', concurrency: 16, connections: 1, resume }));
+    const s4 = '4. New mTLS clients per second';
+    for (const [name, dir] of [['ECDSA P-256', ecdsa], ['RSA-2048', rsa]] as const) {
+      for (const resume of [false, true]) {
+        await measure(s4, `${name}, resumption ${resume ? 'on' : 'off'}`, { ...shipped, certsDir: dir }, throughEdge({ tls: tlsFor(dir), mode: 'connection-per-call', concurrency: 16, connections: 1, resume }));
+      }
     }
-  }
-  await measure(s4, 'ECDSA P-256, grpc-js new channel per call', shipped, throughEdge({ mode: 'channel-per-call', concurrency: 16, connections: 1 }));
+    await measure(s4, 'ECDSA P-256, grpc-js new channel per call', shipped, throughEdge({ mode: 'channel-per-call', concurrency: 16, connections: 1 }));
 
-  const s5 = '5. Replicas and nginx workers on 2 cores';
-  for (const replicas of [1, 2]) {
-    for (const workers of ['1', 'auto']) {
-      await measure(s5, `${replicas} replica${replicas > 1 ? 's' : ''}, nginx workers ${workers}`, { ...shipped, replicas, workers }, throughEdge({ concurrency: 64 }));
+    const s5 = '5. Replicas and nginx workers on 2 cores';
+    for (const replicas of [1, 2]) {
+      for (const workers of ['1', 'auto']) {
+        await measure(s5, `${replicas} replica${replicas > 1 ? 's' : ''}, nginx workers ${workers}`, { ...shipped, replicas, workers }, throughEdge({ concurrency: 64 }));
+      }
     }
+
+    const s6 = '6. End to end at a steady rate';
+    await measure(s6, 'GET /api/roll at 200/s', shipped, httpLoad('/api/roll', 8, 200));
+
+    const s7 = '7. Logging';
+    const everyLineAtOnce: Partial<StackSettings> = { edgeAccessLog: 'unbuffered', logBufferBytes: 0 };
+    const noCallLines: Partial<StackSettings> = { edgeAccessLog: 'off', serverLogLevel: 'warn', webappLogLevel: 'warn' };
+    const loggedRollDie = await measure(s7, 'RollDie, shipped logging', shipped, throughEdge());
+    await measure(s7, 'RollDie, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, throughEdge());
+    const unloggedRollDie = await measure(s7, 'RollDie, per-call logging off', { ...shipped, ...noCallLines }, throughEdge());
+    await measure(s7, "RollDie, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, throughEdge());
+    const loggedApi = await measure(s7, '/api/roll, shipped logging', shipped, httpLoad('/api/roll', 16));
+    await measure(s7, '/api/roll, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, httpLoad('/api/roll', 16));
+    const unloggedApi = await measure(s7, '/api/roll, per-call logging off', { ...shipped, ...noCallLines }, httpLoad('/api/roll', 16));
+    await measure(s7, "/api/roll, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, httpLoad('/api/roll', 16));
+    const lost = await linesLost(20_000);
+    process.stdout.write(`log lines for 20,000 calls: ${JSON.stringify(lost)}\n`);
+
+    const s8 = '8. 10,000 calls on one channel';
+    const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, throughEdge({ connections: 1, threads: 1, totalCalls: 10_000 }));
+
+    const s9 = '9. Server memory';
+    await measure(s9, 'NODE_OPTIONS=--max-semi-space-size=4 (shipped)', shipped, throughEdge());
+    await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, throughEdge());
+
+
+    targets.push(
+      { name: 'through nginx mTLS vs direct h2c (throughput)', value: ratio(edgeResult.rate, directResult.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "nginx's TLS and the load tool's share the same 2 cores (see the CPU columns)" },
+      { name: 'shared channel vs channel per request (requests/s)', value: Math.round((sharedChannel.rate / channelPerRequest.rate) * 10) / 10, goal: 5, atLeast: true, unit: '×' },
+      { name: 'shared channel p99 / channel-per-request p99', value: Math.round((sharedChannel.p99 / channelPerRequest.p99) * 100) / 100, goal: 0.2, atLeast: false, unit: '×' },
+      { name: '/api/roll vs hello-world route (requests/s)', value: ratio(sharedChannel.rate, hello.rate), goal: 0.3, atLeast: true, unit: '×', limitedBy: 'each /api/roll is a gRPC call through TLS, nginx and the server, on the cores the load tool uses too' },
+      { name: 'errors in 10,000 calls on one channel (per round)', value: Object.values(tenThousand.errors).reduce((a, b) => a + b, 0), goal: 0, atLeast: false, unit: '' },
+      { name: 'largest server RSS under load (shipped server settings)', value: largestServerRss, goal: 120, atLeast: false, unit: ' MB', limitedBy: "V8's old space under load (the server idles at about 90 MB); an old-space cap would risk running out of memory in a burst" },
+      { name: 'RollDie through nginx: shipped logging vs per-call logging off', value: ratio(loggedRollDie.rate, unloggedRollDie.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: spread(loggedRollDie, unloggedRollDie) },
+      { name: '/api/roll: shipped logging vs per-call logging off', value: ratio(loggedApi.rate, unloggedApi.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: spread(loggedApi, unloggedApi) },
+      { name: 'log lines lost for 20,000 calls (nginx + server)', value: lost.nginx + lost.server, goal: 0, atLeast: false, unit: '' },
+      { name: "this project's server vs bare grpc-js, behind the same nginx", value: ratio(projectServer.rate, bareServer.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: `${spread(projectServer, bareServer)}; make profile shows where the server's time goes` },
+      { name: "this project's server vs grpc-go, behind the same nginx", value: ratio(projectServer.rate, goServer.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "grpc-js and Node's HTTP/2 (make profile): the project's own code is a small part of the server's time" },
+      { name: 'RESOURCE_EXHAUSTED or 503s at full speed with the shipped rate limit', value: (limitedGrpc.errors['RESOURCE_EXHAUSTED'] ?? 0) + (limitedApi.errors['non-2xx'] ?? 0), goal: 0, atLeast: false, unit: '' },
+      );
   }
 
-  const s6 = '6. End to end at a steady rate';
-  await measure(s6, 'GET /api/roll at 200/s', shipped, httpLoad('/api/roll', 8, 200));
-
-  const s7 = '7. Logging';
-  const everyLineAtOnce: Partial<StackSettings> = { edgeAccessLog: 'unbuffered', logBufferBytes: 0 };
-  const noCallLines: Partial<StackSettings> = { edgeAccessLog: 'off', serverLogLevel: 'warn', webappLogLevel: 'warn' };
-  const loggedRollDie = await measure(s7, 'RollDie, shipped logging', shipped, throughEdge());
-  await measure(s7, 'RollDie, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, throughEdge());
-  const unloggedRollDie = await measure(s7, 'RollDie, per-call logging off', { ...shipped, ...noCallLines }, throughEdge());
-  await measure(s7, "RollDie, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, throughEdge());
-  const loggedApi = await measure(s7, '/api/roll, shipped logging', shipped, httpLoad('/api/roll', 16));
-  await measure(s7, '/api/roll, every line written at once (before)', { ...shipped, ...everyLineAtOnce }, httpLoad('/api/roll', 16));
-  const unloggedApi = await measure(s7, '/api/roll, per-call logging off', { ...shipped, ...noCallLines }, httpLoad('/api/roll', 16));
-  await measure(s7, "/api/roll, shipped logging, Docker's local log driver", { ...shipped, logDriver: 'local' }, httpLoad('/api/roll', 16));
-  const lost = await linesLost(20_000);
-  process.stdout.write(`log lines for 20,000 calls: ${JSON.stringify(lost)}\n`);
-
-  const s8 = '8. 10,000 calls on one channel';
-  const tenThousand = await measure(s8, '10,000 calls, one channel', shipped, throughEdge({ connections: 1, threads: 1, totalCalls: 10_000 }));
-
-  const s9 = '9. Server memory';
-  await measure(s9, 'NODE_OPTIONS=--max-semi-space-size=4 (shipped)', shipped, throughEdge());
-  await measure(s9, "V8's defaults (NODE_OPTIONS empty)", { ...shipped, serverNodeOptions: ' ' }, throughEdge());
-
-  const targets: Target[] = [
-    { name: 'through nginx mTLS vs direct h2c (throughput)', value: ratio(edgeResult.rate, directResult.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "nginx's TLS and the load tool's share the same 2 cores (see the CPU columns)" },
-    { name: 'shared channel vs channel per request (requests/s)', value: Math.round((sharedChannel.rate / channelPerRequest.rate) * 10) / 10, goal: 5, atLeast: true, unit: '×' },
-    { name: 'shared channel p99 / channel-per-request p99', value: Math.round((sharedChannel.p99 / channelPerRequest.p99) * 100) / 100, goal: 0.2, atLeast: false, unit: '×' },
-    { name: '/api/roll vs hello-world route (requests/s)', value: ratio(sharedChannel.rate, hello.rate), goal: 0.3, atLeast: true, unit: '×', limitedBy: 'each /api/roll is a gRPC call through TLS, nginx and the server, on the cores the load tool uses too' },
-    { name: 'errors in 10,000 calls on one channel (per round)', value: Object.values(tenThousand.errors).reduce((a, b) => a + b, 0), goal: 0, atLeast: false, unit: '' },
-    { name: 'largest server RSS under load (shipped server settings)', value: largestServerRss, goal: 120, atLeast: false, unit: ' MB', limitedBy: "V8's old space under load (the server idles at about 90 MB); an old-space cap would risk running out of memory in a burst" },
-    { name: 'RollDie through nginx: shipped logging vs per-call logging off', value: ratio(loggedRollDie.rate, unloggedRollDie.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: spread(loggedRollDie, unloggedRollDie) },
-    { name: '/api/roll: shipped logging vs per-call logging off', value: ratio(loggedApi.rate, unloggedApi.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: spread(loggedApi, unloggedApi) },
-    { name: 'log lines lost for 20,000 calls (nginx + server)', value: lost.nginx + lost.server, goal: 0, atLeast: false, unit: '' },
-    { name: "this project's server vs bare grpc-js, behind the same nginx", value: ratio(projectServer.rate, bareServer.rate), goal: 0.85, atLeast: true, unit: '×', limitedBy: `${spread(projectServer, bareServer)}; make profile shows where the server's time goes` },
-    { name: "this project's server vs grpc-go, behind the same nginx", value: ratio(projectServer.rate, goServer.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "grpc-js and Node's HTTP/2 (make profile): the project's own code is a small part of the server's time" },
-    { name: 'RESOURCE_EXHAUSTED or 503s at full speed with the shipped rate limit', value: (limitedGrpc.errors['RESOURCE_EXHAUSTED'] ?? 0) + (limitedApi.errors['non-2xx'] ?? 0), goal: 0, atLeast: false, unit: '' },
-  ];
+  const s12 = '12. Tracing';
+  const tracedEdge = await measure(s12, 'RollDie, tracing off (shipped)', shipped, throughEdge());
+  const tracedEdgeSome = await measure(s12, 'RollDie, tracing on, 1 % of calls sampled', { ...shipped, traceRatio: 0.01 }, throughEdge());
+  const tracedEdgeAll = await measure(s12, 'RollDie, tracing on, every call sampled', { ...shipped, traceRatio: 1 }, throughEdge());
+  const tracedApiAll = await measure(s12, '/api/roll, tracing on, every request sampled', { ...shipped, traceRatio: 1 }, httpLoad('/api/roll', 16));
+  const tracedApiSome = await measure(s12, '/api/roll, tracing on, 1 % of requests sampled', { ...shipped, traceRatio: 0.01 }, httpLoad('/api/roll', 16));
+  process.stdout.write(`spans the receiver was sent: ${stack.spansReceived()}\n`);
+  const tracedApi = await measure(s12, '/api/roll, tracing off (shipped)', shipped, httpLoad('/api/roll', 16));
+  targets.push(
+    { name: 'RollDie: tracing on, 1 % sampled vs off', value: ratio(tracedEdgeSome.rate, tracedEdge.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedEdgeSome, tracedEdge) },
+    { name: 'RollDie: tracing on, every call sampled vs off', value: ratio(tracedEdgeAll.rate, tracedEdge.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedEdgeAll, tracedEdge)}; the receiver decodes every span on the same cores` },
+    { name: '/api/roll: tracing on, 1 % sampled vs off', value: ratio(tracedApiSome.rate, tracedApi.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedApiSome, tracedApi) },
+    { name: '/api/roll: tracing on, every request sampled vs off', value: ratio(tracedApiAll.rate, tracedApi.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiAll, tracedApi)}; four instrumentations in the web app, and the receiver on the same cores` },
+  );
 
   const [server] = await stack.containers('server');
   const [nginx] = await stack.containers('nginx');

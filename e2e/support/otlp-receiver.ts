@@ -2,6 +2,7 @@
 // TraceService/Export method on grpc-js, decoding the real OTLP protobuf (otlp/trace_service.proto),
 // keeping every span it is sent, flattened for assertions. stop() makes it go away (a collector
 // that is down); refuse makes it answer UNAVAILABLE (one that refuses).
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -25,6 +26,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Export requests answered (spans or not). */
   requests: number;
+  /** Spans received, kept or not. */
+  received: number;
   refuse: boolean;
   stop(): Promise<void>;
 }
@@ -43,12 +46,20 @@ const valueOf = (value: AnyValue | undefined): string | number | boolean => {
 };
 const attributesOf = (list: KeyValue[] = []): Record<string, string | number | boolean> => Object.fromEntries(list.map((entry) => [entry.key, valueOf(entry.value)]));
 
-/** Starts the receiver on host:0. */
-export async function startOtlpReceiver(host: string): Promise<OtlpReceiver> {
+/** Docker's host gateway on this machine (docker0, even while no container is on it): where containers reach a receiver on the host. */
+export function dockerHostGatewayAddress(): string {
+  const shown = spawnSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], { encoding: 'utf8' }).stdout ?? '';
+  const address = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(shown)?.[1];
+  if (!address) throw new Error(`no IPv4 address on docker0 (ip said: ${shown.trim() || 'nothing'}): the containers could not reach a receiver on this host`);
+  return address;
+}
+
+/** Starts the receiver on host:0; keepSpans false only counts them (make bench: memory stays flat). */
+export async function startOtlpReceiver(host: string, { keepSpans = true } = {}): Promise<OtlpReceiver> {
   const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
   const service = (grpc.loadPackageDefinition(definition) as unknown as { opentelemetry: { proto: { collector: { trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } } } } } }).opentelemetry.proto.collector.trace.v1.TraceService.service;
   const server = new grpc.Server();
-  const receiver: OtlpReceiver = { port: 0, spans: [], requests: 0, refuse: false, stop: async () => {} };
+  const receiver: OtlpReceiver = { port: 0, spans: [], requests: 0, received: 0, refuse: false, stop: async () => {} };
   server.addService(service, {
     Export: (call: grpc.ServerUnaryCall<ExportRequest, object>, callback: grpc.sendUnaryData<object>) => {
       receiver.requests++;
@@ -59,6 +70,8 @@ export async function startOtlpReceiver(host: string): Promise<OtlpReceiver> {
       for (const resourceSpans of call.request.resourceSpans) {
         const serviceName = String(attributesOf(resourceSpans.resource?.attributes)['service.name'] ?? '');
         for (const scope of resourceSpans.scopeSpans) {
+          receiver.received += scope.spans.length;
+          if (!keepSpans) continue;
           for (const span of scope.spans) {
             receiver.spans.push({
               service: serviceName,

@@ -34,7 +34,7 @@ describe('a server span per RPC', () => {
   before(async () => {
     // What the SDK installs in the service (NodeSDK's default propagator).
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    server = createServer({ logger, replica: 'replica-a', tracer: provider.getTracer('test'), accessPolicy: parseAccessPolicy('api.DiceService/RollDie=dice-webapp') });
+    server = createServer({ logger, replica: 'replica-a', tracer: provider.getTracer('test'), accessPolicy: parseAccessPolicy('api.DiceService/RollDie=dice-webapp;api.DiceService/RollDice=dice-webapp') });
     const port = await server.listen('127.0.0.1', 0);
     client = new (loadDiceApi().api.DiceService)(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   });
@@ -73,6 +73,27 @@ describe('a server span per RPC', () => {
     assert.equal(span?.attributes['rpc.grpc.status_code'], grpc.status.PERMISSION_DENIED);
     assert.equal(span?.parentSpanContext, undefined);
     assert.notEqual(span?.spanContext().traceId, traceId);
+  });
+
+  it('ends a stream\'s one span when the caller cancels it, with its message counts and CANCELLED', { timeout: 10_000 }, async () => {
+    exporter.reset();
+    const call = client.RollDice({ count: 10, intervalMs: 200 }, withTraceparent(edgeMetadata(certificateFor('dice-webapp'), 'dice-webapp')));
+    const answered = new Promise<void>((resolve) => call.once('data', () => resolve()));
+    call.on('error', () => {});
+    await answered;
+    call.cancel();
+    const span = await new Promise<ReturnType<InMemorySpanExporter['getFinishedSpans']>[number]>((resolve) => {
+      const look = (): void => {
+        const found = exporter.getFinishedSpans().find((each) => each.name === 'api.DiceService/RollDice');
+        if (found) resolve(found);
+        else setTimeout(look, 10);
+      };
+      look();
+    });
+    assert.equal(span.spanContext().traceId, traceId);
+    assert.equal(span.attributes['rpc.grpc.status_code'], grpc.status.CANCELLED);
+    assert.equal(span.status.code, 2);
+    assert.deepEqual([span.attributes['dice.messages_received'], span.attributes['dice.messages_sent']], [1, 1], 'the request, and the one die before the cancel');
   });
 
   it('makes no span and puts no ids in the log without a tracer (tracing off)', async () => {
