@@ -15,6 +15,17 @@ export function tracingWanted(env: Env = process.env): boolean {
 
 let stopSdk: (() => Promise<void>) | undefined;
 
+/** The SDK reports an export failure as the error serialized to JSON, stack included: its message is what a person needs. */
+export function exporterReason(message: string): string {
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: a sentence already
+  }
+  return message.split('\n')[0] ?? message;
+}
+
 /**
  * Starts the SDK with the OTLP/gRPC exporter behind a batch processor (a bounded queue: a collector
  * that is down, slow or refusing drops spans, never holds a call) and the given instrumentations.
@@ -28,7 +39,7 @@ export async function startTracing({ serviceName, instrumentations = [] }: { ser
       error: (message: string) => {
         if (said) return;
         said = true;
-        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), service: serviceName, msg: `the trace exporter failed; spans are dropped while it does (said once): ${message}` })}\n`);
+        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), service: serviceName, msg: `the trace exporter failed; spans are dropped while it does (said once): ${exporterReason(message)}` })}\n`);
       },
       warn: () => {},
       info: () => {},

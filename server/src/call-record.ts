@@ -67,14 +67,17 @@ export function createCallRecorder(logger: Logger, registry: Registry, { tracer,
     let messagesSent = 0;
     let recorded = false;
     let span: Span | undefined;
+    let spanDecided = false;
     const [, service = '', rpcMethod = ''] = method.split('/');
-    // One span per RPC, a stream included, ended however the call ends. Without a tracer, nothing.
-    const startSpan = (metadata?: Metadata): Span | undefined =>
-      tracer?.startSpan(
-        method.slice(1),
-        { kind: SpanKind.SERVER, startTime: startedAtMs, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpcMethod, 'dice.replica': replica ?? '' } },
-        metadata ? propagation.extract(ROOT_CONTEXT, metadata, metadataGetter) : ROOT_CONTEXT,
-      );
+    // One span per RPC, a stream included, ended however the call ends. Without a tracer, nothing;
+    // a span the sampler left out is dropped at once, its attributes never built (make bench, 12).
+    const startSpan = (metadata?: Metadata): Span | undefined => {
+      if (!tracer) return undefined;
+      const started = tracer.startSpan(method.slice(1), { kind: SpanKind.SERVER, startTime: startedAtMs }, metadata ? propagation.extract(ROOT_CONTEXT, metadata, metadataGetter) : ROOT_CONTEXT);
+      if (!started.isRecording()) return undefined;
+      started.setAttributes({ 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': rpcMethod, 'dice.replica': replica ?? '' });
+      return started;
+    };
 
     const ended = ({ code, details }: Pick<StatusObject, 'code' | 'details'>): void => {
       if (recorded) return;
@@ -83,7 +86,8 @@ export function createCallRecorder(logger: Logger, registry: Registry, { tracer,
       const codeName = statusName(code);
       calls.inc({ method, code: codeName });
       duration.observe({ method, code: codeName }, seconds);
-      span ??= startSpan();
+      // A call refused before its metadata arrived has had no span yet.
+      if (!spanDecided) span = startSpan();
       const spanContext = span?.spanContext();
       if (span) {
         // The verified identity as nginx forwarded it: CN, subject and fingerprint, never the certificate.
@@ -101,6 +105,7 @@ export function createCallRecorder(logger: Logger, registry: Registry, { tracer,
 
     return {
       started(metadata, caller) {
+        spanDecided = true;
         span = startSpan(metadata);
         const agent = metadata.get('user-agent')[0];
         userAgent = typeof agent === 'string' ? agent : undefined;
