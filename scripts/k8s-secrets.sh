@@ -33,23 +33,22 @@ openssl verify -CAfile "$server_ca" "$dir/server.pem" >/dev/null 2>&1 || die "$d
 openssl verify -CAfile "$client_ca" "$dir/client.pem" >/dev/null 2>&1 || die "$dir/client.pem is not signed by the client CA $client_ca."
 
 secret() { kubectl create secret "$@" --dry-run=client --output=yaml; }
-cert_time_left() { echo $(($(date -u -d "$(openssl x509 -noout -enddate -in "$1" | cut -d= -f2)" +%s) - $(date +%s))); }
+. "$here/pki-lib.sh"
 mkdir -p "$(dirname "$out")"
 tmp=$(umask 077 && mktemp "$out.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-# A CA's own certificate and key: ca/ca-cert.pem once make rotate-ca has run, else the trust file.
-ca_pair() { # ca-dir trust-file secret-name
-  local cert=$2
-  [ -s "$1/ca-cert.pem" ] && cert="$1/ca-cert.pem"
-  [ -s "$1/ca-key.pem" ] || die "$1/ca-key.pem is missing: CERT_MANAGER=1 hands cert-manager the CA key; with your own CA, write $3 from it yourself (docs/certificates.md)."
-  secret tls "$3" --namespace="${CERT_MANAGER_NAMESPACE:-cert-manager}" --cert="$cert" --key="$1/ca-key.pem"
+# A CA's own certificate and key (pki-lib.sh's use_ca finds them), for cert-manager's CA issuer.
+ca_pair() { # role secret-name
+  use_ca "$1"
+  have_ca_key || die "$ca_dir/ca-key.pem is missing: CERT_MANAGER=1 hands cert-manager the CA key; with your own CA, write $2 from it yourself (docs/certificates.md)."
+  secret tls "$2" --namespace="${CERT_MANAGER_NAMESPACE:-cert-manager}" --cert="$ca_cert" --key="$ca_dir/ca-key.pem"
 }
 {
   echo "# Written by scripts/k8s-secrets.sh from $dir: private keys inside, never commit this file."
   if [ "${CERT_MANAGER:-0}" = 1 ]; then
-    ca_pair "$dir/ca" "$dir/ca.pem" dice-server-ca-keypair
+    ca_pair server dice-server-ca-keypair
     echo "---"
-    if [ -d "$dir/client-ca" ]; then ca_pair "$dir/client-ca" "$dir/client-ca.pem" dice-client-ca-keypair; else ca_pair "$dir/ca" "$dir/ca.pem" dice-client-ca-keypair; fi
+    ca_pair client dice-client-ca-keypair
   else
     secret tls dice-edge-tls --cert="$dir/server.pem" --key="$dir/server-key.pem"
     echo "---"
@@ -67,7 +66,7 @@ if [ "${CERT_MANAGER:-0}" = 1 ]; then
   say "Secrets dice-server-ca-keypair and dice-client-ca-keypair (namespace ${CERT_MANAGER_NAMESPACE:-cert-manager}), dice-client-ca and dice-edge-token written to $out"
 else
   # Short-lived leaves (make certs: CERT_LIFETIME, 24h) have no renewer on a cluster.
-  left=$(cert_time_left "$dir/server.pem")
+  left=$(($(cert_time "$dir/server.pem" enddate) - $(date +%s)))
   [ "$left" -gt 2592000 ] || say "warning: server.pem expires in $(human_duration "$left"); nothing renews it on a cluster: use deploy/cert-manager, or issue longer-lived leaves (CERT_LIFETIME=397d make rotate-certs) and run this again"
   say "Secrets dice-edge-tls, dice-client-ca, dice-webapp-tls and dice-edge-token written to $out"
 fi

@@ -59,17 +59,14 @@ fi
 two_cas || [ -e "$dir/client-ca.pem" ] || ln -s ca.pem "$dir/client-ca.pem"
 
 issue_leaf() { # name role
-  local name=$1 staging
+  local name=$1
   use_ca "$2"
   if [ -s "$dir/$name.pem" ] && [ -s "$dir/$name-key.pem" ]; then
     # A leaf past its renewal point (the stack was down while the renewer would have renewed it) is
     # renewed now, in place, so `make up` never starts with one about to expire.
     renewal_due "$dir/$name.pem" && have_ca_key || return 0
     say "renewing $name.pem from the $2 CA: $(human_duration $(($(cert_time "$dir/$name.pem" enddate) - $(date +%s)))) was left"
-    staging=$(mktemp -d)
-    "issue_${name}_leaf" "$staging/$name.pem" "$staging/$name-key.pem" "$dir/$name.pem"
-    install_leaf "$staging" "$name"
-    rm -rf "$staging"
+    reissue_leaf "$name"
     return
   fi
   # An own CA (docs/certificates.md) keeps its key elsewhere: then every certificate must come from there.

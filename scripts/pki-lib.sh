@@ -167,6 +167,19 @@ lock_pki() {
 }
 unlock_pki() { flock -u 9 2>/dev/null || :; }
 
+# Renews NAME.pem (server or client) from the CA use_ca picked: a new key, the current certificate's
+# names, checked against the CA, then written in place. make certs, the renewer and make rotate-ca
+# renew this way.
+reissue_leaf() { # name
+  local staging; staging=$(mktemp -d)
+  if ! "issue_${1}_leaf" "$staging/$1.pem" "$staging/$1-key.pem" "$dir/$1.pem" || ! openssl verify -CAfile "$ca_cert" "$staging/$1.pem" >/dev/null; then
+    rm -rf "$staging"
+    die "the new $1.pem does not verify against its CA ($ca_cert)"
+  fi
+  install_leaf "$staging" "$1"
+  rm -rf "$staging"
+}
+
 # Replaces NAME.pem and NAME-key.pem in $dir with the pair in STAGING. Written in place, not renamed:
 # the containers bind-mount these files, and a renamed file would leave them reading the old inode.
 # The key first: nginx's watcher and the web app both wait for a pair that matches.

@@ -43,25 +43,18 @@ leaf_lifetime >/dev/null
 
 # Renews one leaf when it is due; prints a problem for the health check when it is due and could not be.
 renew_leaf() { # name role
-  local name=$1 pem="$dir/$1.pem" left staging problem
+  local name=$1 pem="$dir/$1.pem" left problem
   use_ca "$2"
   [ -s "$pem" ] || { echo "$name.pem is missing"; return; }
   left=$(($(cert_time "$pem" enddate) - $(date +%s)))
   renewal_due "$pem" || return 0
-  staging=$(mktemp -d)
-  # A subshell: die inside the PKI functions ends this attempt, not the renewer.
   if ! have_ca_key; then
     problem="the $2 CA key is not here to renew it (your own CA: renew it there)"
-  elif problem=$( (
-    "issue_${name}_leaf" "$staging/$name.pem" "$staging/$name-key.pem" "$pem"
-    openssl verify -CAfile "$ca_cert" "$staging/$name.pem" >/dev/null
-  ) 2>&1); then
-    install_leaf "$staging" "$name"
+  # In a subshell: die inside the PKI functions ends this attempt, not the renewer.
+  elif problem=$( (reissue_leaf "$name") 2>&1); then
     log notice "renewed $name.pem (serial $(cert_serial "$pem")), valid until $(date -u -d "@$(cert_time "$pem" enddate)" '+%Y-%m-%dT%H:%M:%SZ'); the old one had $(human_duration "$left") left"
-    rm -rf "$staging"
     return
   fi
-  rm -rf "$staging"
   problem="$name.pem expires in $(human_duration "$left") and could not be renewed: $(echo "$problem" | tail -n1)"
   log error "$problem"
   if [ "$left" -lt "$(expiry_alarm_seconds "$pem")" ]; then echo "$problem"; fi

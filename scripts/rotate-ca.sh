@@ -86,7 +86,7 @@ chown_next() {
 }
 
 step_issue() {
-  local role retired staging since stamp
+  local role retired since stamp
   since=$(now_for_logs) stamp=$(date -u +%Y%m%dT%H%M%S)
   lock_pki
   for role in "${roles[@]}"; do
@@ -97,15 +97,11 @@ step_issue() {
     mv "$ca_dir.next" "$ca_dir"
     say "step 2 of 3: the new $role CA issues from now on; the old one is kept in $(basename "$retired")"
   done
-  staging=$(mktemp -d)
+  # Both CAs are trusted everywhere since step 1, so the two leaves may move one after the other.
   for role in server client; do
     use_ca "$role"
-    "issue_${role}_leaf" "$staging/$role.pem" "$staging/$role-key.pem" "$dir/$role.pem"
-    openssl verify -CAfile "$ca_cert" "$staging/$role.pem" >/dev/null || die "the new $role.pem does not verify against the new CA"
+    reissue_leaf "$role"
   done
-  install_leaf "$staging" server
-  install_leaf "$staging" client
-  rm -rf "$staging"
   protect_leaf_files
   echo 2 >"$state_file"
   unlock_pki
@@ -114,14 +110,14 @@ step_issue() {
 }
 
 step_retire() {
-  local role name since
+  local role since
   since=$(now_for_logs)
   lock_pki
   # A leaf from the old CA (a renewal that raced step 2) would be refused once the old CA is gone.
-  for name in server client; do
-    [ "$name" = server ] && use_ca server || use_ca client
-    openssl verify -CAfile "$ca_cert" "$dir/$name.pem" >/dev/null 2>&1 ||
-      die "$name.pem is not from the new CA yet (renewed by the old one meanwhile?): run STEP=2 again, then STEP=3."
+  for role in server client; do
+    use_ca "$role"
+    openssl verify -CAfile "$ca_cert" "$dir/$role.pem" >/dev/null 2>&1 ||
+      die "$role.pem is not from the new CA yet (renewed by the old one meanwhile?): run STEP=2 again, then STEP=3."
   done
   for role in "${roles[@]}"; do
     use_ca "$role"

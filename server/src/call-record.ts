@@ -90,7 +90,7 @@ export function createCallRecorder(logger: Logger, registry: Registry, { tracer,
       if (!spanDecided) span = startSpan();
       const spanContext = span?.spanContext();
       if (span) {
-        // The verified identity as nginx forwarded it: CN, subject and fingerprint, never the certificate.
+        // The verified identity as nginx forwarded it: CN and subject, never the key or the certificate.
         span.setAttributes({ 'rpc.grpc.status_code': code, 'dice.messages_received': messagesReceived, 'dice.messages_sent': messagesSent, ...(client ? { 'dice.client.cn': client.commonName, 'dice.client.subject': client.subject } : {}) });
         if (failedCodes.has(code)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${codeName}: ${details}` });
         span.end();
