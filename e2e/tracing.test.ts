@@ -4,7 +4,9 @@
 // trace (the web app's server span, its gRPC client span, the dice server's span, linked parent to
 // child, nginx passing the context through and logging it); a RollDice stream is one span with its
 // message count; a refused call's span says PERMISSION_DENIED; the logs carry the ids; and with the
-// receiver gone, calls go on and the exporter says so once.
+// receiver holding its exports, refusing or gone, calls go on and each service says so once per
+// outage, and once more when exports work again. (That the spans of such an outage do not pile up
+// is common/src/tracing-slow-collector.test.ts: a heap measured after collection, in process.)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -48,10 +50,19 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
   });
 
   it('makes one GET /api/roll one trace: the web app\'s server span, its gRPC client span, the dice server\'s span, parent to child, through nginx', async () => {
+    // A health probe first: it makes no span (probes would bury the requests people make).
+    const probe = newTraceparent();
+    assert.equal((await fetch(`${stack.webappUrl}/healthz`, { headers: { traceparent: probe.traceparent } })).status, 200);
     const { traceparent, traceId, parentId } = newTraceparent();
     const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
     assert.equal(response.status, 200);
-    const spans = await traceOf(traceId, 3);
+    const spans = await traceOf(traceId, 5);
+    assert.deepEqual(
+      spans.filter((span) => span.service === 'dice-webapp').map((span) => `${span.name} ${span.kind}`).sort(),
+      ['GET /api/roll SPAN_KIND_SERVER', 'grpc.api.DiceService/RollDie SPAN_KIND_CLIENT', 'handler - apiRoutes SPAN_KIND_INTERNAL', 'request SPAN_KIND_INTERNAL'],
+      'the web app\'s spans: HTTP, Fastify\'s request and handler (no span per hook), the gRPC call',
+    );
+    assert.deepEqual(receiver.spans.filter((span) => span.traceId === probe.traceId), [], 'no span of the probe, exported before this call\'s');
     const server = spans.find((span) => span.service === 'dice-server');
     assert.ok(server, `a dice-server span in ${JSON.stringify(spans.map((span) => [span.service, span.name, span.kind]))}`);
     const client = spans.find((span) => span.spanId === server.parentSpanId);
@@ -111,28 +122,81 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     }
   });
 
-  it('fails no call while the receiver refuses and then is gone, and each service says so once', async () => {
+  /** GET /api/roll `count` times, `inFlight` at a time, each its own sampled trace; the answers that were not 200. */
+  const roll = async (count: number, inFlight = 4): Promise<string[]> => {
     const failures: string[] = [];
-    const roll = async (times: number): Promise<void> => {
-      for (let i = 0; i < times; i++) {
-        const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent: newTraceparent().traceparent } });
-        if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
-        else await response.arrayBuffer();
-      }
-    };
+    let started = 0;
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (started++ < count) {
+          const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent: newTraceparent().traceparent } });
+          if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
+          else await response.arrayBuffer();
+        }
+      }),
+    );
+    return failures;
+  };
+  /** Sends traced requests until the server's span of one reaches the receiver: both services export again (a batch sent while they could not is lost). */
+  const untilSpansArrive = async (): Promise<ReceivedSpan[]> => {
+    const sent: string[] = [];
+    const answers: number[] = [];
+    const traceId = await waitFor('traced calls reaching the receiver again', 30_000, async () => {
+      const { traceparent, traceId: sentId } = newTraceparent();
+      sent.push(sentId);
+      const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
+      answers.push(response.status);
+      await response.arrayBuffer();
+      return receiver.spans.find((span) => span.service === 'dice-server' && sent.includes(span.traceId))?.traceId;
+    });
+    assert.deepEqual(answers.filter((status) => status !== 200), [], 'every call answered meanwhile');
+    return traceOf(traceId, 5);
+  };
+  /** Each service's log lines since then that contain the text. */
+  const linesOf = async (since: string, text: string): Promise<Record<'webapp' | 'server', string[]>> => {
+    const [webapp = [], server = []] = await Promise.all((['webapp', 'server'] as const).map(async (service) => (await stack.logs(service, { since })).split('\n').filter((line) => line.includes(text))));
+    return { webapp, server };
+  };
+  /** linesOf, once every service has one. */
+  const linesOfEach = (since: string, text: string, timeoutMs: number): Promise<Record<'webapp' | 'server', string[]>> =>
+    waitFor(`a line "${text}" from the web app and the server`, timeoutMs, async () => {
+      const lines = await linesOf(since, text);
+      return lines.webapp.length > 0 && lines.server.length > 0 ? lines : undefined;
+    });
+
+  it('answers every call while the collector holds its exports past the exporter\'s timeout; each service says so once, and once when it answers again', async () => {
+    const since = new Date().toISOString();
+    receiver.hold = true;
+    assert.deepEqual(await roll(1500, 8), [], 'every request answered 200 while the exports hung');
+    // The exporter gives up on a held export after its 10 s timeout (OTEL_EXPORTER_OTLP_TIMEOUT).
+    await linesOfEach(since, 'the trace exporter failed', 30_000);
+    receiver.release();
+    await untilSpansArrive();
+    const recovered = await linesOfEach(since, 'the trace exporter works again', 10_000);
+    const again = await linesOf(since, 'the trace exporter failed');
+    for (const service of ['webapp', 'server'] as const) {
+      assert.equal(again[service].length, 1, `${service}: one line for the outage, not one per batch: ${again[service].join('\n')}`);
+      assert.match(again[service][0] ?? '', /DEADLINE_EXCEEDED/, 'the reason: the collector did not answer in time');
+      assert.equal(recovered[service].length, 1, `${service}: ${recovered[service].join('\n')}`);
+      assert.match(recovered[service][0] ?? '', /works again; \d+ spans of failed exports were dropped meanwhile/);
+    }
+  });
+
+  it('fails no call while the receiver refuses and then is gone, says so once per service, and exports again when a collector is back', async () => {
+    const since = new Date().toISOString();
     receiver.refuse = true;
     const answered = receiver.requests;
-    await roll(200);
+    const failures = await roll(200);
     await waitFor('an export the receiver refused', 10_000, async () => (receiver.requests > answered ? true : undefined));
     await receiver.stop();
-    await roll(300);
+    failures.push(...(await roll(1000)));
     assert.deepEqual(failures, []);
-    for (const service of ['webapp', 'server'] as const) {
-      const lines = await waitFor(`the ${service}'s line about the exporter`, 20_000, async () => {
-        const found = (await stack.logs(service)).split('\n').filter((line) => line.includes('the trace exporter failed'));
-        return found.length > 0 ? found : undefined;
-      });
-      assert.equal(lines.length, 1, `${service}: one line, not one per batch: ${lines.join('\n')}`);
-    }
+    await linesOfEach(since, 'the trace exporter failed', 20_000);
+    // A collector back where the stack expects it (the same port): the spans flow again.
+    receiver = await startOtlpReceiver(dockerHostGatewayAddress(), { port: receiver.port });
+    await untilSpansArrive();
+    await linesOfEach(since, 'the trace exporter works again', 10_000);
+    const said = await linesOf(since, 'the trace exporter failed');
+    for (const service of ['webapp', 'server'] as const) assert.equal(said[service].length, 1, `${service}: one line while refused and gone, not one per batch: ${said[service].join('\n')}`);
   });
 });

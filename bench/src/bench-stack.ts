@@ -161,14 +161,6 @@ function usageFromCpuStat(text: string): number {
   return Number(match[1]) / 1e6;
 }
 
-/** Resident memory of the container's main process, in MB. */
-export async function containerRssMb(id: string): Promise<number> {
-  const { stdout } = await run('docker', ['inspect', '--format', '{{.State.Pid}}', id]);
-  const status = await readFile(`/proc/${stdout.trim()}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
-  return Math.round(kb / 102.4) / 10;
-}
-
 /** The processes outside the containers that every logged line and proxied byte passes through. */
 const hostProcesses = ['dockerd', 'containerd', 'containerd-shim', 'docker-proxy'] as const;
 export type HostProcess = (typeof hostProcesses)[number];

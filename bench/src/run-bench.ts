@@ -7,9 +7,10 @@ import { cpus, release, totalmem } from 'node:os';
 import autocannon from 'autocannon';
 import { metadataKeys } from '@dice/proto';
 import { edgeIdentityMetadata, pki } from './bench-pki.ts';
-import { BenchStack, containerCpuSeconds, containerRssMb, hostProcessCpuSeconds, machineBusySeconds, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
+import { BenchStack, containerCpuSeconds, hostProcessCpuSeconds, machineBusySeconds, repoRoot, type Service, type StackSettings } from './bench-stack.ts';
 import { runGrpcLoad, type GrpcLoadOptions } from './grpc-load.ts';
 import { medianRound, renderMarkdown, type Target, type VariantResult } from './report.ts';
+import { containerRssMb } from '../../e2e/support/docker.ts';
 
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);

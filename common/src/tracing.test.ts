@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exporterReason, tracingWanted } from './tracing.ts';
+import { exportOutageReporter, exporterReason, otlpSignalWanted, tracingWanted } from './tracing.ts';
 
 describe('tracingWanted', () => {
   it('is on only when an OTLP endpoint is named and the SDK is not disabled, as the specification names them', () => {
@@ -21,3 +21,51 @@ describe('exporterReason', () => {
   });
 });
 
+
+describe('otlpSignalWanted', () => {
+  it('exports metrics and logs only when their own variable names an exporter: the stack has Prometheus and stdout for them', () => {
+    assert.equal(otlpSignalWanted('metrics', {}), false, 'not by the specification\'s otlp default');
+    assert.equal(otlpSignalWanted('logs', { OTEL_LOGS_EXPORTER: '' }), false);
+    assert.equal(otlpSignalWanted('logs', { OTEL_LOGS_EXPORTER: 'otlp' }), true);
+    assert.equal(otlpSignalWanted('metrics', { OTEL_METRICS_EXPORTER: 'console, OTLP' }), true);
+    assert.equal(otlpSignalWanted('metrics', { OTEL_METRICS_EXPORTER: 'otlp,none' }), false, 'none wins, as in the SDK');
+    assert.equal(otlpSignalWanted('metrics', { OTEL_LOGS_EXPORTER: 'otlp' }), false, 'each signal by its own variable');
+  });
+});
+
+describe('exportOutageReporter', () => {
+  type Result = { code: number; error?: Error };
+  /** An exporter whose next results the test sets, and the lines the reporter says. */
+  const setUp = () => {
+    const lines: string[] = [];
+    const results: Result[] = [];
+    const reporter = exportOutageReporter((level, msg) => lines.push(`${level}: ${msg}`));
+    const exporter = reporter.exporter({
+      export: (_spans, done) => done(results.shift() ?? { code: 0 }),
+      shutdown: async () => {},
+    });
+    const exportSpans = (count: number, result: Result): Promise<Result> => {
+      results.push(result);
+      return new Promise((resolve) => exporter.export(Array.from({ length: count }) as never[], resolve));
+    };
+    return { lines, reporter, exportSpans };
+  };
+
+  it('says one line when exports start failing and one when they work again, with the spans lost, per outage', async () => {
+    const { lines, reporter, exportSpans } = setUp();
+    await exportSpans(3, { code: 0 });
+    assert.deepEqual(lines, [], 'nothing while it works');
+    const failed = await exportSpans(5, { code: 1, error: new Error('14 UNAVAILABLE: No connection established') });
+    assert.equal(failed.code, 1, 'the processor still sees the failure');
+    reporter.diagError(JSON.stringify({ message: '14 UNAVAILABLE: No connection established', stack: 'at x' }));
+    await exportSpans(7, { code: 1, error: new Error('4 DEADLINE_EXCEEDED: Deadline exceeded') });
+    reporter.diagError('Timeout');
+    assert.deepEqual(lines, ['warn: the trace exporter failed; spans are dropped until it works again (said once per outage): 14 UNAVAILABLE: No connection established']);
+    await exportSpans(2, { code: 0 });
+    await exportSpans(2, { code: 0 });
+    assert.equal(lines.length, 2);
+    assert.equal(lines[1], 'info: the trace exporter works again; 12 spans of failed exports were dropped meanwhile');
+    reporter.diagError('Timeout');
+    assert.deepEqual(lines.slice(2), ['warn: the trace exporter failed; spans are dropped until it works again (said once per outage): Timeout'], 'a second outage is said again');
+  });
+});

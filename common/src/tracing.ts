@@ -13,6 +13,21 @@ export function tracingWanted(env: Env = process.env): boolean {
   return Boolean(endpoint) && env['OTEL_SDK_DISABLED']?.trim().toLowerCase() !== 'true';
 }
 
+/**
+ * Whether the SDK should export metrics or logs too. The specification's default for both is otlp, but
+ * this stack has its own ways out for them (Prometheus on METRICS_PORT, JSON lines on stdout), and
+ * the SDK's defaults cost every request: a meter on each HTTP request and each log line parsed and
+ * queued again. So they go out over OTLP only when OTEL_METRICS_EXPORTER or OTEL_LOGS_EXPORTER names
+ * an exporter (otlp, console), by the specification's own variables.
+ */
+export function otlpSignalWanted(signal: 'metrics' | 'logs', env: Env = process.env): boolean {
+  const exporters = (env[signal === 'metrics' ? 'OTEL_METRICS_EXPORTER' : 'OTEL_LOGS_EXPORTER'] ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  return exporters.length > 0 && !exporters.includes('none');
+}
+
 let stopSdk: (() => Promise<void>) | undefined;
 
 /** The SDK reports an export failure as the error serialized to JSON, stack included: its message is what a person needs. */
@@ -26,31 +41,62 @@ export function exporterReason(message: string): string {
   return message.split('\n')[0] ?? message;
 }
 
+type SpanExporter = NodeSDKConfiguration['traceExporter'];
+type LogLine = (level: 'warn' | 'info', msg: string) => void;
+
 /**
- * Starts the SDK with the OTLP/gRPC exporter behind a batch processor (a bounded queue: a collector
- * that is down, slow or refusing drops spans, never holds a call) and the given instrumentations.
- * The exporter's failures are said once, not once per batch.
+ * Says when exporting stops working and when it works again: one line each per outage, where the
+ * SDK would report every failed batch (each one again after its 10 s timeout when the collector is
+ * slow). Failures reach it from the SDK's diagnostics (diagError, with the reason) and from the
+ * exporter's results (exporter(): how many spans were lost, and the first success after them).
+ */
+export function exportOutageReporter(say: LogLine): { diagError(message: string): void; exporter(inner: SpanExporter): SpanExporter } {
+  let failing = false;
+  let lostSpans = 0;
+  const fail = (reason: string): void => {
+    if (failing) return;
+    failing = true;
+    say('warn', `the trace exporter failed; spans are dropped until it works again (said once per outage): ${reason}`);
+  };
+  return {
+    diagError: (message) => fail(exporterReason(message)),
+    exporter: (inner) => ({
+      export(spans, done) {
+        inner.export(spans, (result) => {
+          // ExportResultCode.SUCCESS is 0.
+          if (result.code !== 0) {
+            lostSpans += spans.length;
+            fail(exporterReason(result.error?.message ?? 'the export failed'));
+          } else if (failing) {
+            say('info', `the trace exporter works again; ${lostSpans} spans of failed exports were dropped meanwhile`);
+            failing = false;
+            lostSpans = 0;
+          }
+          done(result);
+        });
+      },
+      shutdown: () => inner.shutdown(),
+      forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+    }),
+  };
+}
+
+/**
+ * Starts the SDK with the OTLP/gRPC exporter behind a batch processor (a bounded queue, one export at
+ * a time: a collector that is down, slow or refusing drops spans, never holds a call) and the given
+ * instrumentations. The exporter's failures are said once per outage, not once per batch.
  */
 export async function startTracing({ serviceName, instrumentations = [] }: { serviceName: string; instrumentations?: NodeSDKConfiguration['instrumentations'] }): Promise<void> {
   const [{ NodeSDK }, { OTLPTraceExporter }, { diag, DiagLogLevel }] = await Promise.all([import('@opentelemetry/sdk-node'), import('@opentelemetry/exporter-trace-otlp-grpc'), import('@opentelemetry/api')]);
-  let said = false;
-  diag.setLogger(
-    {
-      error: (message: string) => {
-        if (said) return;
-        said = true;
-        process.stderr.write(`${JSON.stringify({ level: 40, time: Date.now(), service: serviceName, msg: `the trace exporter failed; spans are dropped while it does (said once): ${exporterReason(message)}` })}\n`);
-      },
-      warn: () => {},
-      info: () => {},
-      debug: () => {},
-      verbose: () => {},
-    },
-    DiagLogLevel.ERROR,
-  );
+  const outages = exportOutageReporter((level, msg) => process.stderr.write(`${JSON.stringify({ level: level === 'warn' ? 40 : 30, time: Date.now(), service: serviceName, msg })}\n`));
+  const silent = (): void => {};
+  diag.setLogger({ error: outages.diagError, warn: silent, info: silent, debug: silent, verbose: silent }, DiagLogLevel.ERROR);
   const sdk = new NodeSDK({
     serviceName: process.env['OTEL_SERVICE_NAME'] || serviceName,
-    traceExporter: new OTLPTraceExporter(),
+    traceExporter: outages.exporter(new OTLPTraceExporter()),
+    // An empty list: no metric reader (so no meter provider) and no log processor; left out: the SDK reads the variable.
+    ...(otlpSignalWanted('metrics') ? {} : { metricReaders: [] }),
+    ...(otlpSignalWanted('logs') ? {} : { logRecordProcessors: [] }),
     instrumentations,
   });
   sdk.start();

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -39,6 +40,13 @@ export async function waitUntilHealthy(description: string, id: string, timeoutM
 
 export async function inspect(id: string, format: string): Promise<string> {
   return (await docker('inspect', '--format', format, id)).trim();
+}
+
+/** Resident memory of a container's main process, in MB (VmRSS, read from the host's /proc). */
+export async function containerRssMb(id: string): Promise<number> {
+  const status = await readFile(`/proc/${await inspect(id, '{{.State.Pid}}')}/status`, 'utf8');
+  const kb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1]);
+  return Math.round(kb / 102.4) / 10;
 }
 
 /**

@@ -1,7 +1,8 @@
 // An OTLP/gRPC trace receiver of the suite's own (no collector image can be pulled here): the
 // TraceService/Export method on grpc-js, decoding the real OTLP protobuf (otlp/trace_service.proto),
 // keeping every span it is sent, flattened for assertions. stop() makes it go away (a collector
-// that is down); refuse makes it answer UNAVAILABLE (one that refuses).
+// that is down); refuse makes it answer UNAVAILABLE (one that refuses); hold makes it answer nothing
+// until released (one that is slow, past the exporter's timeout).
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -29,6 +30,10 @@ export interface OtlpReceiver {
   /** Spans received, kept or not. */
   received: number;
   refuse: boolean;
+  /** Export requests are read and left unanswered while true. */
+  hold: boolean;
+  /** Answers the held requests (their spans are counted, not kept) and holds no more. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -54,15 +59,39 @@ export function dockerHostGatewayAddress(): string {
   return address;
 }
 
-/** Starts the receiver on host:0; keepSpans false only counts them (make bench: memory stays flat). */
-export async function startOtlpReceiver(host: string, { keepSpans = true } = {}): Promise<OtlpReceiver> {
+/**
+ * Starts the receiver on host:port (any free port by default; a given one brings a collector back where
+ * the stack expects it); keepSpans false only counts them (make bench: memory stays flat).
+ */
+export async function startOtlpReceiver(host: string, { keepSpans = true, port = 0 } = {}): Promise<OtlpReceiver> {
   const definition = protoLoader.loadSync(fileURLToPath(new URL('otlp/trace_service.proto', import.meta.url)), { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
   const service = (grpc.loadPackageDefinition(definition) as unknown as { opentelemetry: { proto: { collector: { trace: { v1: { TraceService: { service: grpc.ServiceDefinition } } } } } } }).opentelemetry.proto.collector.trace.v1.TraceService.service;
   const server = new grpc.Server();
-  const receiver: OtlpReceiver = { port: 0, spans: [], requests: 0, received: 0, refuse: false, stop: async () => {} };
+  const held: (() => void)[] = [];
+  const receiver: OtlpReceiver = {
+    port: 0,
+    spans: [],
+    requests: 0,
+    received: 0,
+    refuse: false,
+    hold: false,
+    release: () => {
+      receiver.hold = false;
+      for (const answer of held.splice(0)) answer();
+    },
+    stop: async () => {},
+  };
   server.addService(service, {
     Export: (call: grpc.ServerUnaryCall<ExportRequest, object>, callback: grpc.sendUnaryData<object>) => {
       receiver.requests++;
+      if (receiver.hold) {
+        const spans = call.request.resourceSpans.flatMap((resource) => resource.scopeSpans).reduce((sum, scope) => sum + scope.spans.length, 0);
+        held.push(() => {
+          receiver.received += spans;
+          callback(null, {});
+        });
+        return;
+      }
       if (receiver.refuse) {
         callback({ code: grpc.status.UNAVAILABLE, details: 'the test receiver refuses' });
         return;
@@ -90,7 +119,11 @@ export async function startOtlpReceiver(host: string, { keepSpans = true } = {})
       callback(null, {});
     },
   });
-  receiver.port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:0`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))));
-  receiver.stop = () => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  receiver.port = await new Promise<number>((resolve, reject) => server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, port) => (error ? reject(error) : resolve(port))));
+  receiver.stop = () =>
+    new Promise<void>((resolve) => {
+      receiver.release();
+      server.tryShutdown(() => resolve());
+    });
   return receiver;
 }
