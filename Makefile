@@ -16,7 +16,7 @@ CHROMIUM = $(or $(shell scripts/ensure-chromium.sh),$(error Chromium is needed f
 COMPOSE := docker compose
 # What make images tags: TAG, else the git revision, so a cluster never runs a stale :latest.
 IMAGE_TAG = $(or $(TAG),$(shell git rev-parse --short HEAD 2>/dev/null),latest)
-UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
+UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'nginx/routes/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
 help: ## List the targets
@@ -98,6 +98,10 @@ scale: env certs ## Run REPLICAS server replicas behind nginx (default 3): make 
 edge-config: ## Print the configuration the running nginx uses (nginx -T), EDGE_* settings rendered in, the edge token hidden
 	@set -o pipefail; $(COMPOSE) exec -T nginx nginx -T 2>/dev/null | sed -E 's/^(grpc_set_header x-dice-edge-token )"[^"]*"/\1"(hidden: the secret in EDGE_TOKEN_FILE)"/' \
 	  || { echo "error: nginx is not running here: make up first" >&2; exit 1; }
+
+.PHONY: edge-routes
+edge-routes: install ## Print the locations and upstreams the edge's image renders from nginx/routes.yaml (no stack needed)
+	@$(NODE) node nginx/routes/edge-routes.ts
 
 .PHONY: down
 down: ## Stop and remove the stack

@@ -1,14 +1,18 @@
 #!/bin/sh
 # Entrypoint: validates the EDGE_* environment against edge-settings.tsv (the one table of the edge's
 # settings, their defaults and allowed values), renders them into nginx directives, one file per
-# concern in EDGE_SETTINGS_DIR (main-settings, upstream-settings, resolver, client-connections,
-# limits, timeouts, streams, access-log), each included by name by the shipped configuration, then
+# concern in EDGE_SETTINGS_DIR (main-settings, one upstream-NAME per upstream of routes.yaml, resolver,
+# client-connections, limits, timeouts, streams, stream-size, access-log), each included by name by the shipped configuration, then
 # runs the command: nginx under supervise-nginx.sh (beside the certificate watcher), anything else as it is.
 # A bad value stops the container with one line naming the variable.
 set -eu
 
 here=$(dirname "$0")
 fail() { echo "nginx: configuration error: $1" >&2; exit 64; }
+
+require_upstreams_file() {
+  [ -r "$EDGE_UPSTREAMS_FILE" ] || fail "EDGE_UPSTREAMS_FILE must be the upstreams rendered from routes.yaml (no file at $EDGE_UPSTREAMS_FILE)"
+}
 
 # The default of a setting whose table entry says "-": computed from the container.
 computed_default() {
@@ -18,7 +22,12 @@ computed_default() {
       found=$(awk '$1 == "nameserver" { if ($2 ~ /:/) printf "[%s] ", $2; else printf "%s ", $2 }' "$EDGE_RESOLV_CONF" 2>/dev/null || :)
       [ -n "$found" ] || fail "EDGE_RESOLVER is not set and $EDGE_RESOLV_CONF names no nameserver: set EDGE_RESOLVER to the DNS server's address"
       echo "$found" | sed 's/ *$//' ;;
-    *) fail "edge-settings.tsv gives $1 no default and nothing computes one" ;;
+    # An upstream's address setting (EDGE_UPSTREAM): the address routes.yaml gives that upstream.
+    *)
+      require_upstreams_file
+      found=$(awk -F "$tab" -v setting="$1" '$3 == setting { print $2 }' "$EDGE_UPSTREAMS_FILE" 2>/dev/null || :)
+      [ -n "$found" ] || fail "edge-settings.tsv gives $1 no default and nothing computes one"
+      echo "$found" ;;
   esac
 }
 
@@ -49,15 +58,30 @@ header="# Rendered by render-edge-settings.sh at container start from the EDGE_*
   # info shows why nginx ended each failed upstream exchange (make soak uses it); warn is quiet.
   echo "error_log stderr $EDGE_ERROR_LOG_LEVEL;"
 } >"$dir/main-settings.conf"
-{
-  echo "$header"
-  # The server, re-resolved at run time: a restarted replica or a rescheduled pod is found by name.
-  echo "server $EDGE_UPSTREAM resolve;"
-  # nginx's default is 1000 calls per upstream connection; long-lived ones save a connect per 1000 calls.
-  echo "keepalive_requests $EDGE_KEEPALIVE_REQUESTS;"
-  # Idle connections to the server kept per worker (EDGE_UPSTREAM_KEEPALIVE; nginx keeps none by default).
-  [ "$EDGE_UPSTREAM_KEEPALIVE" = 0 ] || echo "keepalive $EDGE_UPSTREAM_KEEPALIVE;"
-} >"$dir/upstream-settings.conf"
+# One file per upstream of routes.yaml (upstreams.tsv, rendered with the image): its server, found by
+# name at run time so a restarted replica or a rescheduled pod is found; the address from the route
+# file unless its address setting (EDGE_UPSTREAM for the dice server) names another.
+require_upstreams_file
+while IFS=$tab read -r upstream address setting keepalive; do
+  case "$upstream" in '' | '#'*) continue ;; esac
+  if [ "$setting" != - ]; then
+    eval "given=\${$setting:-}"
+    if [ -n "$given" ]; then
+      printf '%s\n' "$given" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]*$' || fail "$setting must be a DNS name and port, like server:50051 (got '$given')"
+      address=$given
+    fi
+  fi
+  [ "$keepalive" != - ] || keepalive=$EDGE_UPSTREAM_KEEPALIVE
+  {
+    echo "$header"
+    echo "server $address resolve;"
+    # nginx's default is 1000 calls per upstream connection; long-lived ones save a connect per 1000 calls.
+    echo "keepalive_requests $EDGE_KEEPALIVE_REQUESTS;"
+    # Idle connections to the upstream kept per worker (routes.yaml's keepalive, else
+    # EDGE_UPSTREAM_KEEPALIVE; nginx keeps none by default).
+    [ "$keepalive" = 0 ] || echo "keepalive $keepalive;"
+  } >"$dir/upstream-$upstream.conf"
+done <"$EDGE_UPSTREAMS_FILE"
 family=$EDGE_IP_FAMILY
 if [ "$family" = auto ]; then
   # The cluster serves the family its DNS speaks: IPv6 only when every nameserver is IPv6.
@@ -118,10 +142,15 @@ case "$family" in ipv4) lookups=" ipv6=off" ;; ipv6) lookups=" ipv4=off" ;; dual
   echo "grpc_read_timeout $EDGE_STREAM_IDLE_TIMEOUT;"
   echo "grpc_send_timeout $EDGE_STREAM_IDLE_TIMEOUT;"
   echo "client_body_timeout $EDGE_STREAM_IDLE_TIMEOUT;"
+  echo "include $dir/stream-size.conf;"
+} >"$dir/streams.conf"
+{
+  echo "$header"
+  # Included by streams.conf, and by the streams of a route with its own idle timeout (routes.yaml).
   # A stream's request body is all its messages: a total limit would end a long stream however
   # small its messages. The server limits each message (MAX_MESSAGE_BYTES); 0 here is no total.
   echo "client_max_body_size $EDGE_MAX_STREAM_SIZE;"
-} >"$dir/streams.conf"
+} >"$dir/stream-size.conf"
 {
   echo "$header"
   # One JSON line per call on stdout (conf.d/logging.conf defines grpc_json). Buffered, a line is an

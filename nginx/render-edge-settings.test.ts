@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { renderRouteFile } from './routes/edge-routes.ts';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -14,6 +15,9 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 const token = 'c0ffee'.repeat(8);
 const tokenFile = join(scratch, 'edge-token');
 writeFileSync(tokenFile, `# the edge sends the first\n${token}\n${'d'.repeat(64)}\n`);
+// The upstreams the image is built with (routes.yaml rendered, as the image build does).
+const upstreamsFile = join(scratch, 'upstreams.tsv');
+writeFileSync(upstreamsFile, renderRouteFile(join(repoRoot, 'nginx/routes.yaml'), repoRoot).upstreamsTable);
 
 /** The files the script renders, in the order nginx.conf includes them at the http level. */
 const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf', 'timeouts.conf'];
@@ -21,7 +25,7 @@ const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf
 function render(env: Record<string, string>) {
   // A directory per call: the script writes one file per concern into it.
   const dir = mkdtempSync(join(scratch, 'render-'));
-  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, EDGE_TOKEN_FILE: tokenFile, ...env }, encoding: 'utf8' });
+  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, EDGE_TOKEN_FILE: tokenFile, EDGE_UPSTREAMS_FILE: upstreamsFile, ...env }, encoding: 'utf8' });
   const sibling = (name: string): string => readFileSync(join(dir, name), 'utf8');
   return { ...result, conf: () => httpLevelFiles.map(sibling).join(''), sibling, files: () => readdirSync(dir).sort() };
 }
@@ -31,7 +35,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
-    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'streams.conf', 'timeouts.conf', 'upstream-settings.conf']);
+    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'stream-size.conf', 'streams.conf', 'timeouts.conf', 'upstream-dice.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
@@ -42,13 +46,14 @@ describe('render-edge-settings.sh', () => {
     assert.match(result.sibling('limits.conf'), /^client_max_body_size 64k;$/m);
     assert.match(result.sibling('timeouts.conf'), /^grpc_read_timeout 30s;$/m);
     assert.match(result.sibling('main-settings.conf'), /^worker_processes auto;$/m);
-    assert.match(result.sibling('upstream-settings.conf'), /^server server:50051 resolve;$/m);
+    assert.match(result.sibling('upstream-dice.conf'), /^server server:50051 resolve;$/m);
     assert.match(result.sibling('main-settings.conf'), /^error_log stderr warn;$/m);
-    assert.match(result.sibling('upstream-settings.conf'), /^keepalive 32;$/m);
-    assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 100000;$/m);
+    assert.match(result.sibling('upstream-dice.conf'), /^keepalive 32;$/m);
+    assert.match(result.sibling('upstream-dice.conf'), /^keepalive_requests 100000;$/m);
     const streams = result.sibling('streams.conf');
     for (const directive of ['grpc_read_timeout', 'grpc_send_timeout', 'client_body_timeout']) assert.match(streams, new RegExp(`^${directive} 60s;$`, 'm'));
-    assert.match(streams, /^client_max_body_size 0;$/m);
+    assert.match(streams, /^include .*\/stream-size\.conf;$/m);
+    assert.match(result.sibling('stream-size.conf'), /^client_max_body_size 0;$/m);
     assert.match(result.sibling('access-log.conf'), /^access_log \/dev\/stdout grpc_json buffer=64k flush=1s;$/m);
     assert.match(result.sibling('client-verify.conf'), /^ssl_verify_depth 2;$/m);
     assert.match(render({ EDGE_CLIENT_VERIFY_DEPTH: '1' }).sibling('client-verify.conf'), /^ssl_verify_depth 1;$/m);
@@ -67,7 +72,7 @@ describe('render-edge-settings.sh', () => {
     const streams = result.sibling('streams.conf');
     assert.match(streams, /^grpc_read_timeout 3s;$/m);
     assert.match(streams, /^client_body_timeout 3s;$/m);
-    assert.match(streams, /^client_max_body_size 256m;$/m);
+    assert.match(result.sibling('stream-size.conf'), /^client_max_body_size 256m;$/m);
     assert.match(result.sibling('timeouts.conf'), /^grpc_read_timeout 5s;$/m);
     assert.doesNotMatch(result.conf(), /3s|256m/, 'the http-level settings are not the stream ones');
   });
@@ -77,9 +82,27 @@ describe('render-edge-settings.sh', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.sibling('main-settings.conf'), /^worker_processes 1;$/m);
     assert.match(result.sibling('main-settings.conf'), /^error_log stderr info;$/m);
-    assert.doesNotMatch(result.sibling('upstream-settings.conf'), /^keepalive /m);
-    assert.match(result.sibling('upstream-settings.conf'), /^keepalive_requests 1000;$/m);
+    assert.doesNotMatch(result.sibling('upstream-dice.conf'), /^keepalive /m);
+    assert.match(result.sibling('upstream-dice.conf'), /^keepalive_requests 1000;$/m);
     assert.match(result.conf(), /^keepalive_requests 1000;$/m);
+  });
+
+  it('renders a file per upstream of the route table: its address, or its address setting\'s, and its own keepalive', () => {
+    const table = join(scratch, 'two-upstreams.tsv');
+    writeFileSync(table, 'dice\tserver:50051\tEDGE_UPSTREAM\t-\ngo\tgo-backend:50052\tEDGE_GO_UPSTREAM\t8\n');
+    const result = render({ EDGE_UPSTREAMS_FILE: table, EDGE_GO_UPSTREAM: 'go.dice.svc.cluster.local:50052' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.ok(result.files().includes('upstream-dice.conf') && result.files().includes('upstream-go.conf'), result.files().join(' '));
+    assert.match(result.sibling('upstream-dice.conf'), /^server server:50051 resolve;$/m);
+    assert.match(result.sibling('upstream-dice.conf'), /^keepalive 32;$/m, 'EDGE_UPSTREAM_KEEPALIVE where the route file says none');
+    assert.match(result.sibling('upstream-go.conf'), /^server go\.dice\.svc\.cluster\.local:50052 resolve;$/m);
+    assert.match(result.sibling('upstream-go.conf'), /^keepalive 8;$/m);
+    const bad = render({ EDGE_UPSTREAMS_FILE: table, EDGE_GO_UPSTREAM: 'go-backend' });
+    assert.equal(bad.status, 64);
+    assert.equal(bad.stderr, "nginx: configuration error: EDGE_GO_UPSTREAM must be a DNS name and port, like server:50051 (got 'go-backend')\n");
+    const missing = render({ EDGE_UPSTREAMS_FILE: join(scratch, 'nothing.tsv') });
+    assert.equal(missing.status, 64);
+    assert.match(missing.stderr, /EDGE_UPSTREAMS_FILE must be the upstreams rendered from routes\.yaml/);
   });
 
   it('takes the EDGE_* values, and EDGE_RATE_LIMIT=off drops the limit', () => {
@@ -95,7 +118,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({ EDGE_RESOLV_CONF: resolvConf, EDGE_UPSTREAM: 'dice-server.dice.svc.cluster.local:50051' });
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.sibling('resolver.conf'), /^resolver 10\.96\.0\.10 \[fd00::10\] valid=5s ipv6=off;$/m);
-    assert.match(result.sibling('upstream-settings.conf'), /^server dice-server\.dice\.svc\.cluster\.local:50051 resolve;$/m);
+    assert.match(result.sibling('upstream-dice.conf'), /^server dice-server\.dice\.svc\.cluster\.local:50051 resolve;$/m);
     assert.match(render({ EDGE_RESOLV_CONF: resolvConf, EDGE_RESOLVER: '127.0.0.11' }).sibling('resolver.conf'), /^resolver 127\.0\.0\.11 valid=5s ipv6=off;$/m);
     // An IPv6-only cluster: its DNS is IPv6, and so are the server pods' addresses.
     const ipv6Only = join(scratch, 'resolv6.conf');

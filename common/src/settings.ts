@@ -89,6 +89,6 @@ export const openTelemetrySettings: Readonly<Record<string, RuntimeSetting>> = {
   OTEL_SDK_DISABLED: { defaultText: 'false', meaning: '`true` turns tracing off whatever the endpoint says.' },
   OTEL_METRICS_EXPORTER: { defaultText: '', meaning: 'With tracing on, `otlp` sends the SDK\'s metrics to the collector too (over OTEL_EXPORTER_OTLP_PROTOCOL); empty: none (the metrics are Prometheus, on METRICS_PORT).' },
   OTEL_LOGS_EXPORTER: { defaultText: '', meaning: 'With tracing on, `otlp` sends the log lines to the collector too (over OTEL_EXPORTER_OTLP_PROTOCOL); empty: none (they go to stdout, with trace_id and span_id).' },
-  OTEL_EXPORTER_OTLP_PROTOCOL: { defaultText: 'http/protobuf', meaning: 'How metrics and logs reach the collector: `grpc` for the port spans use (4317); spans always go over gRPC.' },
+  OTEL_EXPORTER_OTLP_PROTOCOL: { defaultText: '', meaning: 'How metrics and logs reach the collector: `grpc` for the port spans use (4317); empty: the SDK\'s default, protobuf over HTTP. Spans always go over gRPC.' },
 };
 

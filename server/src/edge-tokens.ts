@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { ConfigError } from '@dice/common';
 import type { Logger } from 'pino';
 
@@ -43,22 +43,38 @@ function read(path: string): Buffer[] {
  * malformed is logged and the tokens read before are kept.
  */
 export function watchEdgeTokens(path: string, logger: Logger, { variable = 'EDGE_TOKEN_FILE', intervalMs = 1000 } = {}): EdgeTokens {
+  // The file's state when it was last read. Taken before reading: a write in between only causes one
+  // more read. (fs.watchFile takes its first look later, on its own, and missed a rotation made in
+  // that moment: the file changed, and the watcher never saw it differ.)
+  let seen: Stats | undefined;
   let accepted: Buffer[];
   try {
+    seen = statSync(path);
     accepted = read(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     throw new ConfigError(`${variable} points to ${path}, which cannot be used (${reason}): mount the edge token file the edge reads too (make certs writes certs/edge-token)`);
   }
-  watchFile(path, { interval: intervalMs, persistent: false }, (now, before) => {
-    if (now.mtimeMs === before.mtimeMs && now.ino === before.ino && now.size === before.size) return;
+  const check = (): void => {
+    let now: Stats | undefined;
+    try {
+      now = statSync(path);
+    } catch {
+      now = undefined;
+    }
+    if (now && seen && now.mtimeMs === seen.mtimeMs && now.ino === seen.ino && now.size === seen.size) return;
+    if (!now && !seen) return;
+    seen = now;
     try {
       accepted = read(path);
       logger.info({ tokens: accepted.length }, 'edge token file changed: the tokens it names are accepted now');
     } catch (error) {
       logger.error({ path, reason: (error as NodeJS.ErrnoException).code ?? (error as Error).message }, 'edge token file changed but cannot be used; the tokens read before are still accepted');
     }
-  });
+  };
+  const timer = setInterval(check, intervalMs);
+  // Like the certificates' watchers: never what keeps the process alive.
+  timer.unref();
   return {
     accepts(token) {
       if (token === undefined) return false;
@@ -66,6 +82,6 @@ export function watchEdgeTokens(path: string, logger: Logger, { variable = 'EDGE
       // Every accepted token is compared, in constant time each, so timing says nothing of which matched.
       return accepted.reduce((matched, candidate) => timingSafeEqual(given, candidate) || matched, false);
     },
-    close: () => unwatchFile(path),
+    close: () => clearInterval(timer),
   };
 }
