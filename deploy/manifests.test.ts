@@ -18,6 +18,7 @@ import { parseAllDocuments } from 'yaml';
 import { routeProblems } from './route-schema.ts';
 import { strictlyCheckedKinds, strictSchemaProblems } from './strict-schema.ts';
 import { settingsByService, type ServiceName } from '../scripts/configuration.ts';
+import { parseRouteFile } from '../nginx/routes/route-file.ts';
 
 const deployDir = fileURLToPath(new URL('.', import.meta.url));
 
@@ -211,6 +212,16 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api', 'cert-manager']
       const edge = podSpec(named(objects, 'Deployment', 'dice-edge')).containers[0] as Container;
       assert.equal(env(edge, 'EDGE_UPSTREAM'), `dice-server.$(POD_NAMESPACE).svc.cluster.local:${service.ports[0]?.port}`);
       assert.ok(edge.env?.some((entry) => entry.name === 'POD_NAMESPACE'), 'POD_NAMESPACE defined for the upstream name');
+    });
+
+    it('names every upstream of nginx/routes.yaml by a cluster FQDN (nginx\'s resolver uses no search domains), through its address setting', () => {
+      const routes = parseRouteFile(readFileSync(fileURLToPath(new URL('../nginx/routes.yaml', import.meta.url)), 'utf8'), 'nginx/routes.yaml');
+      const edge = podSpec(named(objects, 'Deployment', 'dice-edge')).containers[0] as Container;
+      for (const upstream of routes.upstreams) {
+        assert.ok(upstream.addressSetting, `upstream ${upstream.name} has an address_setting for the cluster to set`);
+        const port = upstream.address.split(':')[1];
+        assert.match(env(edge, upstream.addressSetting) ?? '', new RegExp(`^[a-z0-9-]+\\.\\$\\(POD_NAMESPACE\\)\\.svc\\.cluster\\.local:${port}$`), `${upstream.addressSetting} on the edge`);
+      }
     });
 
     it('admits to the server only the edge on 50051, and to metrics ports only the labelled scraper', () => {
