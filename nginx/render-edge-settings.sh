@@ -1,9 +1,9 @@
 #!/bin/sh
 # Entrypoint: validates the EDGE_* environment against edge-settings.tsv (the one table of the edge's
 # settings, their defaults and allowed values), renders them into nginx directives, one file per
-# concern in EDGE_SETTINGS_DIR (main-settings, one upstream-NAME per upstream of routes.yaml, resolver,
-# client-connections, limits, timeouts, streams, stream-size, access-log), each included by name by the shipped configuration, then
-# runs the command: nginx under supervise-nginx.sh (beside the certificate watcher), anything else as it is.
+# concern in EDGE_SETTINGS_DIR (main-settings, one upstream-NAME per upstream of routes.yaml,
+# resolver, client-connections, limits, timeouts, streams, stream-size, access-log), each included by
+# name by the shipped configuration, then runs the command: nginx under supervise-nginx.sh (beside the certificate watcher), anything else as it is.
 # A bad value stops the container with one line naming the variable.
 set -eu
 
@@ -62,12 +62,14 @@ header="# Rendered by render-edge-settings.sh at container start from the EDGE_*
 # name at run time so a restarted replica or a rescheduled pod is found; the address from the route
 # file unless its address setting (EDGE_UPSTREAM for the dice server) names another.
 require_upstreams_file
+# Any upstream's address setting takes what EDGE_UPSTREAM takes (the table's pattern, not a copy).
+address_pattern=$(awk -F "$tab" '$1 == "EDGE_UPSTREAM" { print $3 }' "$here/edge-settings.tsv")
 while IFS=$tab read -r upstream address setting keepalive; do
   case "$upstream" in '' | '#'*) continue ;; esac
   if [ "$setting" != - ]; then
     eval "given=\${$setting:-}"
     if [ -n "$given" ]; then
-      printf '%s\n' "$given" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:[1-9][0-9]*$' || fail "$setting must be a DNS name and port, like server:50051 (got '$given')"
+      printf '%s\n' "$given" | grep -Eq "^($address_pattern)\$" || fail "$setting must be a DNS name and port, like server:50051 (got '$given')"
       address=$given
     fi
   fi

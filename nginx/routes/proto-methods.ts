@@ -19,7 +19,7 @@ const kindOf = (requestStream: boolean, responseStream: boolean): MethodKind =>
  * Where a proto the route file names is: relative to the repository (the route file's parent), or
  * else inside an installed package (the health and reflection protos come with theirs).
  */
-export function protoFile(path: string, root: string): string | undefined {
+function protoFile(path: string, root: string): string | undefined {
   return [resolve(root, path), join(root, 'node_modules', path)].find((candidate) => existsSync(candidate));
 }
 

@@ -16,8 +16,8 @@ export interface RenderedRoutes {
 
 const header = (source: string): string => `# Rendered from ${source} at image build (nginx/routes/edge-routes.ts); edit that file, not this one.\n`;
 
-/** A quoted nginx string: the sentence goes in a grpc-message header. */
-const quoted = (text: string): string => `"${text.replace(/["\\$]/g, '')}"`;
+/** Text for inside an nginx double-quoted string (it goes in a grpc-message header): no quote, backslash or variable. */
+const literal = (text: string): string => text.replace(/["\\$]/g, '');
 
 const listed = (names: string[]): string => (names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);
 
@@ -57,7 +57,7 @@ export function renderRoutes(table: RouteTable, services: Map<string, ServiceMet
         `    location /${name}/ {`,
         '        set $grpc_status 12;',
         // $request_uri as the client sent it (still percent-encoded): a decoded path could carry CR LF into the header.
-        `        set $grpc_message "unknown method $request_uri: ${quoted(`${name} has ${listed(methods)}`).slice(1, -1)}";`,
+        `        set $grpc_message "unknown method $request_uri: ${literal(`${name} has ${listed(methods)}`)}";`,
         '        include /etc/nginx/snippets/grpc-status-response.conf;',
         '    }',
         '',
@@ -68,7 +68,7 @@ export function renderRoutes(table: RouteTable, services: Map<string, ServiceMet
     '    # Unknown services are answered here: nothing else of any backend is exposed.',
     '    location / {',
     '        set $grpc_status 12;',
-    `        set $grpc_message ${quoted(`unknown service: this endpoint serves ${listed(routed)}`)};`,
+    `        set $grpc_message "${literal(`unknown service: this endpoint serves ${listed(routed)}`)}";`,
     '        include /etc/nginx/snippets/grpc-status-response.conf;',
     '    }',
   );

@@ -20,14 +20,6 @@ export interface CallRecord {
 /** How early a reset may arrive and still be the caller's deadline passing (its trip through nginx). */
 const deadlineResetSlackMs = 50;
 
-/**
- * Records every RPC once, when it ends: a count and a duration in the metrics (by method and gRPC
- * status), and one structured log line with the request id, authority, peer, the calling client
- * (certificate CN, subject and SHA-256 as nginx verified them), method, status, duration, messages
- * each way and user-agent. A call that ends without a status (the caller's deadline, which grpc-js
- * enforces below the interceptors, or a reset) is recorded as DEADLINE_EXCEEDED or CANCELLED.
- * Failed calls log at warn; passing health checks and health watchers hanging up at debug.
- */
 /** W3C trace context (traceparent, tracestate) from gRPC metadata, as nginx passed it on. */
 const metadataGetter: TextMapGetter<Metadata> = {
   keys: (metadata) => Object.keys(metadata.getMap()),
@@ -37,7 +29,11 @@ const metadataGetter: TextMapGetter<Metadata> = {
   },
 };
 
-/** Statuses that mean the call failed on the server's side of the contract, for the span's status. */
+/**
+ * The codes that mark a span as failed: the semantic conventions' server errors, and the refusals,
+ * cancels and limits a person looks for in a trace. Answers about the request's data (NOT_FOUND,
+ * ALREADY_EXISTS, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE) leave it unset.
+ */
 const failedCodes = new Set([grpcStatus.UNKNOWN, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.UNIMPLEMENTED, grpcStatus.INTERNAL, grpcStatus.UNAVAILABLE, grpcStatus.DATA_LOSS, grpcStatus.UNAUTHENTICATED, grpcStatus.PERMISSION_DENIED, grpcStatus.CANCELLED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.INVALID_ARGUMENT]);
 
 export interface CallRecorderOptions {
@@ -47,6 +43,14 @@ export interface CallRecorderOptions {
   replica?: string;
 }
 
+/**
+ * Records every RPC once, when it ends: a count and a duration in the metrics (by method and gRPC
+ * status), and one structured log line with the request id, authority, peer, the calling client
+ * (certificate CN, subject and SHA-256 as nginx verified them), method, status, duration, messages
+ * each way and user-agent. A call that ends without a status (the caller's deadline, which grpc-js
+ * enforces below the interceptors, or a reset) is recorded as DEADLINE_EXCEEDED or CANCELLED.
+ * Failed calls log at warn; passing health checks and health watchers hanging up at debug.
+ */
 export function createCallRecorder(logger: Logger, registry: Registry, { tracer, replica }: CallRecorderOptions = {}): (method: string, call: ServerInterceptingCallInterface) => CallRecord {
   const calls = new Counter({ name: 'dice_server_rpcs_total', help: 'RPCs handled, by method and gRPC status code', labelNames: ['method', 'code'], registers: [registry] });
   const duration = new Histogram({
