@@ -137,20 +137,25 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     );
     return failures;
   };
-  /** Sends traced requests until the server's span of one reaches the receiver: both services export again (a batch sent while they could not is lost). */
+  /** Sends traced requests until one request's whole trace reaches the receiver: both services export again (a batch sent while they could not is lost). */
   const untilSpansArrive = async (): Promise<ReceivedSpan[]> => {
     const sent: string[] = [];
     const answers: number[] = [];
-    const traceId = await waitFor('traced calls reaching the receiver again', 30_000, async () => {
+    const spansOf = (traceId: string): ReceivedSpan[] => receiver.spans.filter((span) => span.traceId === traceId);
+    // The two services reconnect each on its own: a request's spans from one may still fall in a
+    // failed batch after the other's arrive. Done when one request's whole trace (5 spans) is in.
+    const traceId = await waitFor('a whole trace reaching the receiver again', 30_000, async () => {
       const { traceparent, traceId: sentId } = newTraceparent();
       sent.push(sentId);
       const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
       answers.push(response.status);
       await response.arrayBuffer();
-      return receiver.spans.find((span) => span.service === 'dice-server' && sent.includes(span.traceId))?.traceId;
+      return sent.find((id) => spansOf(id).length >= 5);
     });
     assert.deepEqual(answers.filter((status) => status !== 200), [], 'every call answered meanwhile');
-    return traceOf(traceId, 5);
+    const spans = spansOf(traceId);
+    assert.ok(spans.some((span) => span.service === 'dice-server') && spans.some((span) => span.service === 'dice-webapp'), JSON.stringify(spans.map((span) => [span.service, span.name])));
+    return spans;
   };
   /** Each service's log lines since then that contain the text. */
   const linesOf = async (since: string, text: string): Promise<Record<'webapp' | 'server', string[]>> => {
