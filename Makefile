@@ -16,7 +16,7 @@ CHROMIUM = $(or $(shell scripts/ensure-chromium.sh),$(error Chromium is needed f
 COMPOSE := docker compose
 # What make images tags: TAG, else the git revision, so a cluster never runs a stale :latest.
 IMAGE_TAG = $(or $(TAG),$(shell git rev-parse --short HEAD 2>/dev/null),latest)
-UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'nginx/routes/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
+UNIT_TESTS := 'scripts/*.test.ts' 'nginx/*.test.ts' 'nginx/routes/*.test.ts' 'nginx/njs/*.test.ts' 'deploy/*.test.ts' 'common/src/**/*.test.ts' 'proto/src/**/*.test.ts' 'server/src/**/*.test.ts' 'webapp/src/**/*.test.ts' 'bench/src/**/*.test.ts'
 
 .PHONY: help
 help: ## List the targets
@@ -34,7 +34,7 @@ certs: ## Issue the CA, server and client certificates into certs/ (FORCE=1 to r
 	@scripts/make-certs.sh
 
 .PHONY: client-cert
-client-cert: certs ## Issue another client certificate from the project CA: make client-cert NAME=alice
+client-cert: certs ## Issue another client certificate from the project CA: make client-cert NAME=alice [SAN=URI:spiffe://dice.example/alice]
 	@scripts/client-cert.sh "$(NAME)"
 
 .PHONY: revoke

@@ -21,7 +21,12 @@ const run = promisify(execFile);
 // The project PKI with the clients the rows need, and one from another CA. Short-lived
 // certificates are made here, for the rows about validity; never committed.
 const pki = issuePki({
-  clients: ['alice', 'mallory', 'flooder', { name: 'expired', env: { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' } }, { name: 'not-yet-valid', env: { VALID_FROM: '20990101000000Z', VALID_UNTIL: '20991231000000Z' } }],
+  clients: [
+    'alice', 'mallory', 'flooder', 'eve',
+    // Known to the edge by a URI SAN only (a SPIFFE id), and one whose SANs the policy does not name.
+    { name: 'roller', env: { SAN: 'URI:spiffe://dice.example/ns/dice/sa/roller' } },
+    { name: 'intruder', env: { SAN: 'URI:spiffe://dice.example/ns/other/sa/intruder,DNS:intruder.dice.internal' } },
+    { name: 'expired', env: { VALID_FROM: '20200101000000Z', VALID_UNTIL: '20210101000000Z' } }, { name: 'not-yet-valid', env: { VALID_FROM: '20990101000000Z', VALID_UNTIL: '20991231000000Z' } }],
 });
 const otherPki = issuePki();
 
@@ -32,7 +37,11 @@ const stackEnv = {
   ...rateLimit,
   EDGE_MAX_REQUEST_SIZE: '16k',
   EDGE_UPSTREAM_TIMEOUT: '2s',
-  ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp,alice,flooder',
+  // Two lines of authorization. The edge's, by any of the certificate's identities, lets mallory
+  // through so the server's own check (its ACCESS_POLICY, by CN) is seen refusing her; eve and
+  // intruder are refused by the edge. "*=*": other services are open, so unknown ones stay UNIMPLEMENTED.
+  EDGE_ACCESS_POLICY: 'api.DiceService/*=cn:dice-webapp,cn:alice,cn:flooder,cn:mallory,uri:spiffe://dice.example/ns/dice/sa/roller;*=*',
+  ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp,alice,flooder,roller',
 };
 
 /** Runs a script or make target of this repository against the test PKI and stack. */
@@ -55,6 +64,20 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
         assert.match(outcome.details, details, `${client}: ${outcome.details}`);
       }
     }
+  }
+
+  /** The edge logged both clients' refusals with the identity, sent none upstream, and the server saw none. */
+  async function expectRefusedAtEdge(requestId: string, identity: string): Promise<void> {
+    const lines = await waitFor('the edge to log both refused calls', 10_000, async () => {
+      const found = (await containerLogs(stack.container('nginx').getId())).split('\n').filter((line) => line.includes(`"request_id":"${requestId}"`)).map((line) => JSON.parse(line) as Record<string, unknown>);
+      return found.length >= 2 ? found : undefined;
+    });
+    for (const line of lines) {
+      assert.equal(line['grpc_status'], '7');
+      assert.equal(line['upstream_addr'], '', 'no backend was asked');
+      assert.ok(String(line['access_refusal']).includes(identity), JSON.stringify(line));
+    }
+    assert.ok(!(await containerLogs(stack.container('server').getId())).includes(requestId), 'the server never saw the call');
   }
 
   before(async () => {
@@ -92,7 +115,21 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     await expectStatus({ ...asWebapp(), cert: pki.server.cert, key: pki.server.key }, 'UNAUTHENTICATED', /^client certificate rejected \(unsuitable certificate purpose\)/);
   });
 
-  it('a valid certificate whose CN the access policy does not allow: PERMISSION_DENIED', async () => {
+  it('a valid certificate the edge access policy allows by its URI SAN alone (a SPIFFE id): in', async () => {
+    await expectStatus(as('roller'), 'OK', /^$/);
+  });
+
+  it('a valid certificate whose CN the edge access policy does not allow: PERMISSION_DENIED from the edge, nothing reaches the server', async () => {
+    await expectStatus({ ...as('eve'), metadata: { 'x-request-id': 'refused-at-edge-by-cn' } }, 'PERMISSION_DENIED', /^client cn:eve may not call \/api\.DiceService\/RollDie: ask for one of its identities to be added to the edge's EDGE_ACCESS_POLICY$/);
+    await expectRefusedAtEdge('refused-at-edge-by-cn', 'client cn:eve may not call /api.DiceService/RollDie');
+  });
+
+  it('a valid certificate whose URI and DNS SANs the edge access policy does not allow: PERMISSION_DENIED from the edge, naming them', async () => {
+    await expectStatus({ ...as('intruder'), metadata: { 'x-request-id': 'refused-at-edge-by-san' } }, 'PERMISSION_DENIED', /^client cn:intruder, uri:spiffe:\/\/dice\.example\/ns\/other\/sa\/intruder, dns:intruder\.dice\.internal may not call \/api\.DiceService\/RollDie: /);
+    await expectRefusedAtEdge('refused-at-edge-by-san', 'uri:spiffe://dice.example/ns/other/sa/intruder');
+  });
+
+  it('a valid certificate the edge lets through but whose CN the server\'s access policy does not allow: PERMISSION_DENIED from the server', async () => {
     await expectStatus(as('mallory'), 'PERMISSION_DENIED', /^client "mallory" may not call \/api\.DiceService\/RollDie/);
   });
 

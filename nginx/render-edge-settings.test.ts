@@ -16,8 +16,11 @@ const token = 'c0ffee'.repeat(8);
 const tokenFile = join(scratch, 'edge-token');
 writeFileSync(tokenFile, `# the edge sends the first\n${token}\n${'d'.repeat(64)}\n`);
 // The upstreams the image is built with (routes.yaml rendered, as the image build does).
+const rendered = renderRouteFile(join(repoRoot, 'nginx/routes.yaml'), repoRoot);
 const upstreamsFile = join(scratch, 'upstreams.tsv');
-writeFileSync(upstreamsFile, renderRouteFile(join(repoRoot, 'nginx/routes.yaml'), repoRoot).upstreamsTable);
+writeFileSync(upstreamsFile, rendered.upstreamsTable);
+const methodsFile = join(scratch, 'methods.tsv');
+writeFileSync(methodsFile, rendered.methodsTable);
 
 /** The files the script renders, in the order nginx.conf includes them at the http level. */
 const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf', 'timeouts.conf'];
@@ -25,7 +28,7 @@ const httpLevelFiles = ['client-connections.conf', 'resolver.conf', 'limits.conf
 function render(env: Record<string, string>) {
   // A directory per call: the script writes one file per concern into it.
   const dir = mkdtempSync(join(scratch, 'render-'));
-  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, EDGE_TOKEN_FILE: tokenFile, EDGE_UPSTREAMS_FILE: upstreamsFile, ...env }, encoding: 'utf8' });
+  const result = spawnSync('sh', [join(repoRoot, 'nginx/render-edge-settings.sh'), 'echo', 'ran'], { env: { PATH: process.env['PATH'], EDGE_SETTINGS_DIR: dir, EDGE_TOKEN_FILE: tokenFile, EDGE_UPSTREAMS_FILE: upstreamsFile, EDGE_METHODS_FILE: methodsFile, ...env }, encoding: 'utf8' });
   const sibling = (name: string): string => readFileSync(join(dir, name), 'utf8');
   return { ...result, conf: () => httpLevelFiles.map(sibling).join(''), sibling, files: () => readdirSync(dir).sort() };
 }
@@ -35,7 +38,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
-    assert.deepEqual(result.files(), ['access-log.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'stream-size.conf', 'streams.conf', 'timeouts.conf', 'upstream-dice.conf']);
+    assert.deepEqual(result.files(), ['access-log.conf', 'access-policy.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'stream-size.conf', 'streams.conf', 'timeouts.conf', 'upstream-dice.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);
@@ -156,6 +159,34 @@ describe('render-edge-settings.sh', () => {
       assert.equal(result.status, 64);
       assert.equal(result.stdout, '');
       assert.match(result.stderr, new RegExp(`^nginx: configuration error: EDGE_TOKEN_FILE .*${problem}.*\n$`));
+    });
+  }
+
+  it('renders EDGE_ACCESS_POLICY into identities by method path: a method, a service, "*"; none but the map lookup by default', () => {
+    assert.equal(render({}).sibling('access-policy.conf').split('\n').filter((line) => !line.startsWith('#')).join('\n'), 'map $uri $edge_allowed_identities {\n    default "";\n}\n');
+    const result = render({ EDGE_ACCESS_POLICY: 'api.DiceService/RollDie=cn:dice-webapp,uri:spiffe://dice.example/webapp ; api.DiceService/*=dns:alice.dice.internal;grpc.health.v1.Health/*=*' });
+    assert.equal(result.status, 0, result.stderr);
+    const map = result.sibling('access-policy.conf');
+    // No "*" rule: a method none of the rules names is refused (the server's ACCESS_POLICY does the same).
+    assert.match(map, /^ {4}default "-";$/m);
+    assert.match(map, /^ {4}\/api\.DiceService\/RollDie " cn:dice-webapp uri:spiffe:\/\/dice\.example\/webapp ";$/m);
+    assert.match(map, /^ {4}~\^\/api\[\.\]DiceService\/ " dns:alice\.dice\.internal ";$/m);
+    assert.match(map, /^ {4}~\^\/grpc\[\.\]health\[\.\]v1\[\.\]Health\/ "";$/m);
+    assert.match(render({ EDGE_ACCESS_POLICY: '*=cn:ops' }).sibling('access-policy.conf'), /^ {4}default " cn:ops ";$/m);
+  });
+
+  for (const [policy, sentence] of [
+    ['api.DiceService/Cheat=cn:alice', 'names api.DiceService/Cheat, which is not a method of api.DiceService'],
+    ['shop.Cart/*=cn:alice', 'names shop.Cart, which this edge does not route (routes.yaml)'],
+    ['api.DiceService/*=cn:a;api.DiceService/*=cn:b', 'names api.DiceService/* twice: list all its identities in one rule'],
+    ['api.DiceService/RollDie=alice', "must be rules"],
+    ['api.DiceService/RollDie=uri:spiffe://x/"; return 200 "', "must be rules"],
+  ] as const) {
+    it(`stops on EDGE_ACCESS_POLICY=${policy} with one line naming it`, () => {
+      const result = render({ EDGE_ACCESS_POLICY: policy });
+      assert.equal(result.status, 64);
+      assert.equal(result.stdout, '');
+      assert.match(result.stderr, new RegExp(`^nginx: configuration error: EDGE_ACCESS_POLICY ${sentence.replace(/[.*()/]/g, '\\$&')}.*\n$`));
     });
   }
 

@@ -2,7 +2,7 @@
 # Builds a base image from Debian packages, for machines that cannot pull the official images
 # (air-gapped, or no container registry). Usage: build-local-base.sh node|nginx IMAGE_NAME
 #   node:  Debian forky's nodejs 24, npm from the npm registry, user "node" (uid 1000), like node:24-slim
-#   nginx: Debian forky's nginx 1.30, user "nginx" (uid 101), like nginx:1.30
+#   nginx: Debian forky's nginx 1.30 with its njs module, user "nginx" (uid 101), like nginx:1.30
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -31,7 +31,8 @@ case "$kind" in
             --customize-hook='chroot "$1" useradd --uid 1000 --user-group --create-home --shell /bin/bash node')
     ;;
   nginx)
-    packages=ca-certificates,nginx
+    # njs runs the edge's authorization (nginx/njs/access-policy.js); the official image has it too.
+    packages=ca-certificates,nginx,libnginx-mod-http-js
     hooks+=(--customize-hook='chroot "$1" useradd --system --uid 101 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin nginx'
             --customize-hook='rm -f "$1"/etc/nginx/sites-enabled/*')
     ;;

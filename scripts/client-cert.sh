@@ -2,6 +2,8 @@
 # Issues a client certificate from the client CA (the project CA, when there is one): certs/clients/NAME.pem and NAME-key.pem, with
 # CN=NAME (the identity the server's ACCESS_POLICY names) and EKU clientAuth.
 # Usage: client-cert.sh NAME
+#   SAN          subject alternative names as openssl writes them, like URI:spiffe://dice.example/alice,DNS:alice.example
+#                (the identities EDGE_ACCESS_POLICY names as uri:... and dns:..., beside cn:NAME)
 #   CERTS_DIR    the PKI (default: certs/ of this checkout)
 #   LEAF_DAYS    validity in days (default 397)
 #   FORCE=1      replace an existing certificate of that name
@@ -25,5 +27,8 @@ cert="$dir/clients/$name.pem"
 if [ -e "$cert" ] && [ "${FORCE:-0}" != 1 ]; then
   die "$cert exists: replace it with FORCE=1 (and revoke the old one first if it may be in use: make revoke NAME=$name)."
 fi
-issue_cert "$cert" "$dir/clients/$name-key.pem" "/O=Dice Stack/CN=$name" "extendedKeyUsage=${EKU:-clientAuth}"
-say "issued $cert (key: clients/$name-key.pem); CN=$name"
+san=${SAN:-}
+[ -z "$san" ] || [[ "$san" =~ ^((URI|DNS):[A-Za-z0-9._~:/@!+=%-]+)(,(URI|DNS):[A-Za-z0-9._~:/@!+=%-]+)*$ ]] \
+  || die "SAN must be URI:... or DNS:... names separated by commas, like URI:spiffe://dice.example/$name (got '$san')"
+issue_cert "$cert" "$dir/clients/$name-key.pem" "/O=Dice Stack/CN=$name" "extendedKeyUsage=${EKU:-clientAuth}" ${san:+"subjectAltName=$san"}
+say "issued $cert (key: clients/$name-key.pem); CN=$name${san:+, $san}"

@@ -29,7 +29,7 @@ choose_base() { # kind official local
 }
 
 if [ -n "${NODE_IMAGE:-}" ]; then node_image=$NODE_IMAGE; else choose_base node "$official_node" dice-stack/node-base:24; node_image=$base; fi
-if [ -n "${NGINX_IMAGE:-}" ]; then nginx_image=$NGINX_IMAGE; else choose_base nginx "$official_nginx" dice-stack/nginx-base:1.30; nginx_image=$base; fi
+if [ -n "${NGINX_IMAGE:-}" ]; then nginx_image=$NGINX_IMAGE; else choose_base nginx "$official_nginx" dice-stack/nginx-base:1.30-njs; nginx_image=$base; fi
 
 # Run containers as yourself, so they read the keys you own; root gets a dedicated unprivileged id
 # instead, and make-certs.sh hands the keys to it.

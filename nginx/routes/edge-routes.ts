@@ -1,5 +1,5 @@
 // Renders nginx/routes.yaml for the edge's image: `node nginx/routes/edge-routes.ts --out DIR` writes
-// grpc-routes.conf, grpc-upstreams.conf and upstreams.tsv into DIR (the image build does); without
+// grpc-routes.conf, grpc-upstreams.conf, upstreams.tsv and methods.tsv into DIR (the image build does); without
 // --out it prints them (make edge-routes). A bad route file stops it with one line naming the line.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -48,6 +48,7 @@ if (import.meta.main) {
       writeFileSync(join(out, 'grpc-routes.conf'), rendered.locations);
       writeFileSync(join(out, 'grpc-upstreams.conf'), rendered.upstreams);
       writeFileSync(join(out, 'upstreams.tsv'), rendered.upstreamsTable);
+      writeFileSync(join(out, 'methods.tsv'), rendered.methodsTable);
     } else {
       process.stdout.write(`# conf.d/grpc-upstreams.conf\n${rendered.upstreams}\n# the edge's locations (conf.d/grpc-edge.conf includes them)\n${rendered.locations}`);
     }

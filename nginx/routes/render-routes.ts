@@ -12,6 +12,8 @@ export interface RenderedRoutes {
   upstreams: string;
   /** name, address, address setting (or -), keepalive (or -): read by render-edge-settings.sh at start. */
   upstreamsTable: string;
+  /** service, method path: every method the edge forwards, which EDGE_ACCESS_POLICY is checked against at start. */
+  methodsTable: string;
 }
 
 const header = (source: string): string => `# Rendered from ${source} at image build (nginx/routes/edge-routes.ts); edit that file, not this one.\n`;
@@ -45,13 +47,17 @@ function methodLocation(route: Route, path: string, kind: MethodKind): string[] 
 export function renderRoutes(table: RouteTable, services: Map<string, ServiceMethods>, source: string): RenderedRoutes {
   const routed = table.routes.flatMap((route) => route.services);
   const locations: string[] = [header(source)];
+  const methodRows: string[] = [];
   for (const route of table.routes) {
     for (const name of route.services) {
       const service = services.get(name);
       if (!service) throw new Error(`${name} is not defined in ${route.protos.join(', ')}`);
       const methods = service.methods.map((method) => method.name);
       locations.push(`    # ${name} -> upstream ${route.upstream}`);
-      for (const method of service.methods) locations.push(...methodLocation(route, method.path, method.kind));
+      for (const method of service.methods) {
+        locations.push(...methodLocation(route, method.path, method.kind));
+        methodRows.push(`${name}\t${method.path}`);
+      }
       // A method the protos do not have is answered here, never forwarded.
       locations.push(
         `    location /${name}/ {`,
@@ -88,5 +94,5 @@ export function renderRoutes(table: RouteTable, services: Map<string, ServiceMet
     );
   }
   const upstreamsTable = table.upstreams.map((upstream) => [upstream.name, upstream.address, upstream.addressSetting ?? '-', upstream.keepalive ?? '-'].join('\t')).join('\n');
-  return { locations: `${locations.join('\n')}\n`, upstreams: upstreams.join('\n'), upstreamsTable: `${upstreamsTable}\n` };
+  return { locations: `${locations.join('\n')}\n`, upstreams: upstreams.join('\n'), upstreamsTable: `${upstreamsTable}\n`, methodsTable: `${methodRows.join('\n')}\n` };
 }

@@ -65,7 +65,7 @@ routes:
 
 describe('routes.yaml rendered for nginx', () => {
   it('gives each method of a proto it has never seen a location by its kind: unary limits, or the stream settings', () => {
-    const { locations, upstreams, upstreamsTable } = render(ledger);
+    const { locations, upstreams, upstreamsTable, methodsTable } = render(ledger);
     const unary = location(locations, '/acme.ledger.v1.Ledger/Get');
     assert.match(unary, /grpc_pass grpc:\/\/ledger;/);
     assert.match(unary, /include \/etc\/nginx\/snippets\/grpc-proxy\.conf;/);
@@ -83,6 +83,8 @@ describe('routes.yaml rendered for nginx', () => {
     assert.doesNotMatch(locations, /acme\.ledger\.v1\.Audit/, 'a service of the proto that no route names stays unreachable');
     assert.match(upstreams, /upstream ledger \{\n(.*\n)*?\s+zone ledger 64k;\n(.*\n)*?\s+include \/tmp\/nginx\/upstream-ledger\.conf;/);
     assert.equal(upstreamsTable, 'ledger\tledger-service:7000\t-\t4\n');
+    // What EDGE_ACCESS_POLICY is checked against at start: every forwarded method, no other.
+    assert.equal(methodsTable, ['Get', 'Tail', 'Upload', 'Sync'].map((method) => `acme.ledger.v1.Ledger\t/acme.ledger.v1.Ledger/${method}\n`).join(''));
   });
 
   it('puts a route\'s own limits in its locations, and leaves the others to the EDGE_* settings', () => {
