@@ -70,11 +70,11 @@ build: env certs ## Build the images
 	$(COMPOSE) build
 
 .PHONY: images
-images: env ## Build the three images as $$REGISTRY/{server,nginx,webapp}:$$TAG for a cluster (default dice-stack, the git revision)
+images: env ## Build the four images as $$REGISTRY/{server,nginx,webapp,go-backends}:$$TAG for a cluster (default dice-stack, the git revision)
 	TAG=$(IMAGE_TAG) $(COMPOSE) build
 	@echo "==> built $$(TAG=$(IMAGE_TAG) $(COMPOSE) config --images | sort | tr '\n' ' ')"
-	@echo "==> point the manifests at them: cd deploy/kubernetes && kustomize edit set image $(foreach s,server nginx webapp,dice-stack/$(s)=$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
-	@echo "==> then push them (REGISTRY=$(or $(REGISTRY),dice-stack) TAG=$(IMAGE_TAG) docker compose push), or load them into a kind node: kind load docker-image $(foreach s,server nginx webapp,$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
+	@echo "==> point the manifests at them: cd deploy/kubernetes && kustomize edit set image $(foreach s,server nginx webapp go-backends,dice-stack/$(s)=$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
+	@echo "==> then push them (REGISTRY=$(or $(REGISTRY),dice-stack) TAG=$(IMAGE_TAG) docker compose push), or load them into a kind node: kind load docker-image $(foreach s,server nginx webapp go-backends,$(or $(REGISTRY),dice-stack)/$(s):$(IMAGE_TAG))"
 
 .PHONY: k8s-secrets
 k8s-secrets: certs ## Write the cluster's Secrets from certs/ to .build/k8s-secrets.yaml (never committed)

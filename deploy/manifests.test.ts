@@ -88,9 +88,9 @@ for (const overlay of ['kubernetes', 'openshift', 'gateway-api', 'cert-manager']
   describe(`deploy/${overlay}`, () => {
     const objects = render(overlay);
 
-    it('renders the server, the edge and the web app with their Services, budgets and policies', () => {
+    it('renders the server, the edge, the web app and the Go backend with their Services, budgets and policies', () => {
       const names = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
-      for (const expected of ['Deployment/dice-server', 'Deployment/dice-edge', 'Deployment/dice-webapp', 'Service/dice-server', 'Service/dice-edge', 'Service/dice-webapp', 'PodDisruptionBudget/dice-server', 'PodDisruptionBudget/dice-edge', 'NetworkPolicy/dice-default-deny-ingress', 'NetworkPolicy/dice-server']) {
+      for (const expected of ['Deployment/dice-echo', 'Service/dice-echo', 'NetworkPolicy/dice-echo', 'PodDisruptionBudget/dice-echo', 'Deployment/dice-server', 'Deployment/dice-edge', 'Deployment/dice-webapp', 'Service/dice-server', 'Service/dice-edge', 'Service/dice-webapp', 'PodDisruptionBudget/dice-server', 'PodDisruptionBudget/dice-edge', 'NetworkPolicy/dice-default-deny-ingress', 'NetworkPolicy/dice-server']) {
         assert.ok(names.includes(expected), `${expected} in ${names.join(', ')}`);
       }
       for (const object of objects) assert.equal(object.metadata.labels?.['app.kubernetes.io/part-of'], 'dice-stack', `${object.kind}/${object.metadata.name} is labelled part of the stack`);
@@ -329,7 +329,8 @@ describe('deploy/components/tracing', () => {
       writeFileSync(`${dir}/kustomization.yaml`, 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../kubernetes]\ncomponents: [../components/tracing]\n');
       const objects = render(dir.slice(deployDir.length));
       const endpoints = byKind(objects, 'Deployment').map((deployment) => [deployment.metadata.name, env(podSpec(deployment).containers[0] as Container, 'OTEL_EXPORTER_OTLP_ENDPOINT')]);
-      assert.deepEqual(Object.fromEntries(endpoints), { 'dice-edge': undefined, 'dice-server': 'http://otel-collector.observability.svc.cluster.local:4317', 'dice-webapp': 'http://otel-collector.observability.svc.cluster.local:4317' });
+      // The edge logs trace ids and the Go backend (backends/go) has no OpenTelemetry SDK: neither exports.
+      assert.deepEqual(Object.fromEntries(endpoints), { 'dice-echo': undefined, 'dice-edge': undefined, 'dice-server': 'http://otel-collector.observability.svc.cluster.local:4317', 'dice-webapp': 'http://otel-collector.observability.svc.cluster.local:4317' });
       assert.deepEqual(strictSchemaProblems(objects), []);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -203,7 +203,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     const server = stack.container('server').getId();
     await docker('pause', server);
     try {
-      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'DEADLINE_EXCEEDED', /^the dice server did not answer within the edge's upstream timeout \(2s\)/);
+      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'DEADLINE_EXCEEDED', /^the dice backend did not answer within the edge's upstream timeout \(2s\)/);
     } finally {
       await docker('unpause', server);
     }
@@ -213,7 +213,7 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
     const server = stack.container('server').getId();
     await docker('stop', server);
     try {
-      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'UNAVAILABLE', /^the dice server is unavailable/);
+      await expectStatus({ ...asWebapp(), deadlineMs: 20_000 }, 'UNAVAILABLE', /^the dice backend is unavailable/);
     } finally {
       await docker('start', server);
       await waitUntilHealthy('the server to be healthy again', server);

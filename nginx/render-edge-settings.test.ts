@@ -38,7 +38,7 @@ describe('render-edge-settings.sh', () => {
     const result = render({});
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout, 'ran\n');
-    assert.deepEqual(result.files(), ['access-log.conf', 'access-policy.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'stream-size.conf', 'streams.conf', 'timeouts.conf', 'upstream-dice.conf']);
+    assert.deepEqual(result.files(), ['access-log.conf', 'access-policy.conf', 'client-connections.conf', 'client-verify.conf', 'edge-token.conf', 'limits.conf', 'main-settings.conf', 'resolver.conf', 'stream-size.conf', 'streams.conf', 'timeouts.conf', 'upstream-dice.conf', 'upstream-echo.conf']);
     const conf = result.conf();
     assert.match(conf, /^limit_req_zone \$ssl_client_fingerprint zone=per_client_certificate:10m rate=5000r\/s;$/m);
     assert.match(conf, /^limit_req zone=per_client_certificate burst=5000 nodelay;$/m);

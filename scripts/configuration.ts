@@ -1,5 +1,5 @@
 // Every setting of the stack in one catalogue, from the tables each service declares (server and
-// web app config.ts, nginx/edge-settings.tsv), and what docker-compose.yml and the manifests in
+// web app config.ts, nginx/edge-settings.tsv and the address settings of nginx/routes.yaml), and what docker-compose.yml and the manifests in
 // deploy/base set of them. docs/configuration.md is written from this (configuration-docs.ts), and
 // configuration.test.ts holds the deployment files to it.
 import { readFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loggingSettings, nodeRuntimeSettings, openTelemetrySettings, type SettingsTable } from '@dice/common';
 import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { parseRouteFile } from '../nginx/routes/route-file.ts';
 import { serverSettings } from '../server/src/config.ts';
 import { webappSettings } from '../webapp/src/config.ts';
 
@@ -45,15 +46,23 @@ function runtimeEntries(): SettingEntry[] {
   ];
 }
 
-/** nginx/edge-settings.tsv, as render-edge-settings.sh reads it. */
+/**
+ * nginx/edge-settings.tsv, as render-edge-settings.sh reads it, and the address setting of each other
+ * upstream of nginx/routes.yaml (declared there, with its default address; EDGE_UPSTREAM has its row).
+ */
 export function edgeSettings(): SettingEntry[] {
-  return readFileSync(join(repoRoot, 'nginx/edge-settings.tsv'), 'utf8')
+  const table = readFileSync(join(repoRoot, 'nginx/edge-settings.tsv'), 'utf8')
     .split('\n')
     .filter((line) => line !== '' && !line.startsWith('#'))
     .map((line) => {
       const [name = '', defaultText = '', pattern = '', mustBe = '', meaning = ''] = line.split('\t');
       return { name, defaultText: defaultText === '-' ? undefined : defaultText, allowed: mustBe || pattern, meaning, readBy: 'service' as const, computed: defaultText === '-' };
     });
+  const routes = parseRouteFile(readFileSync(join(repoRoot, 'nginx/routes.yaml'), 'utf8'), 'nginx/routes.yaml');
+  const fromRoutes = routes.upstreams
+    .filter((upstream) => upstream.addressSetting && !table.some((entry) => entry.name === upstream.addressSetting))
+    .map((upstream) => ({ name: upstream.addressSetting ?? '', defaultText: upstream.address, allowed: `a DNS name and port, like ${upstream.address}`, meaning: `The DNS name and port of upstream ${upstream.name} of nginx/routes.yaml (its address setting), re-resolved every 5 s; unset: the address the route file gives it.`, readBy: 'service' as const }));
+  return [...table, ...fromRoutes];
 }
 
 /** Every variable each image reads. */

@@ -63,7 +63,7 @@ let largestServerRss = 0;
 
 /** CPU seconds so far: each service's containers, Docker's own processes together, and the whole machine. */
 /** The services on the call path (the renewer sleeps between checks and is left out). */
-type Measured = Exclude<Service, 'renewer'>;
+type Measured = Exclude<Service, 'renewer' | 'echo'>;
 
 async function cpuOf(ids: Record<Measured, string[]>): Promise<Record<Measured | 'docker' | 'machine', number>> {
   const total = async (list: string[]) => (await Promise.all(list.map(containerCpuSeconds))).reduce((a, b) => a + b, 0);
@@ -121,7 +121,7 @@ const questions: Record<string, string> = {
   '5. Replicas and nginx workers on 2 cores': 'Through nginx, 64 in flight on 2 channels: one or two server replicas, nginx worker_processes 1 or auto (2).',
   '6. End to end at a steady rate': 'GET /api/roll at 200 requests/s (autocannon, 8 connections): browser to web app to nginx to server and back.',
   '7. Logging': 'RollDie through nginx as in 1, and GET /api/roll as in 3: the shipped logging (nginx access log buffered 64 KB / 1 s, services writing 4 KB chunks), every line written at once (EDGE_ACCESS_LOG=unbuffered, LOG_BUFFER_BYTES=0: the logging before this change), every per-call line off (EDGE_ACCESS_LOG=off, LOG_LEVEL=warn), and the shipped logging on Docker\'s local log driver instead of json-file.',
-  '10. Server implementations behind the same nginx': 'Through nginx as in 1: this project\'s server, a bare grpc-js server (RollDie and health only: bench/peers/bare-server.mjs, same image), and a minimal grpc-go server with a log line per call, as the original tutorial\'s (bench/peers/go, built from Debian\'s Go packages).',
+  '10. Server implementations behind the same nginx': 'Through nginx as in 1: this project\'s server, a bare grpc-js server (RollDie and health only: bench/peers/bare-server.mjs, same image), and a minimal grpc-go server with a log line per call, as the original tutorial\'s (backends/go/dice-peer, built from Debian\'s Go packages with the second backend).',
   '11. The shipped rate limit': 'With the per-certificate rate limit at its shipped default instead of off: RollDie through nginx from one client certificate at full speed (32 in flight), and GET /api/roll at full speed (the web app holds one certificate).',
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',

@@ -27,7 +27,8 @@ const streams = (kind: MethodKind): boolean => kind !== 'unary';
 
 function methodLocation(route: Route, path: string, kind: MethodKind): string[] {
   const { maxRequestSize, upstreamTimeout, streamIdleTimeout } = route.limits;
-  const lines = [`    # ${kind}`, `    location = ${path} {`, `        grpc_pass grpc://${route.upstream};`];
+  // $edge_backend names the upstream in the edge's own UNAVAILABLE and DEADLINE_EXCEEDED answers.
+  const lines = [`    # ${kind}`, `    location = ${path} {`, `        set $edge_backend ${route.upstream};`, `        grpc_pass grpc://${route.upstream};`];
   if (!streams(kind)) {
     lines.push('        include /etc/nginx/snippets/grpc-proxy.conf;');
     if (maxRequestSize) lines.push(`        client_max_body_size ${maxRequestSize};`, `        set $edge_max_request_size ${maxRequestSize};`);

@@ -68,6 +68,7 @@ describe('routes.yaml rendered for nginx', () => {
     const { locations, upstreams, upstreamsTable, methodsTable } = render(ledger);
     const unary = location(locations, '/acme.ledger.v1.Ledger/Get');
     assert.match(unary, /grpc_pass grpc:\/\/ledger;/);
+    assert.match(unary, /set \$edge_backend ledger;/, 'the edge\'s own UNAVAILABLE names the backend');
     assert.match(unary, /include \/etc\/nginx\/snippets\/grpc-proxy\.conf;/);
     assert.doesNotMatch(unary, /grpc-stream/);
     for (const streaming of ['Tail', 'Upload', 'Sync']) {
@@ -140,7 +141,10 @@ routes:
       assert.match(location(locations, path), /grpc-stream\.conf/, path);
     }
     assert.match(location(locations, '/grpc.health.v1.Health/Check'), /grpc-proxy\.conf/);
-    assert.match(locations, /unknown service: this endpoint serves api\.DiceService, grpc\.health\.v1\.Health, /);
-    assert.equal(upstreamsTable, 'dice\tserver:50051\tEDGE_UPSTREAM\t-\n');
+    for (const [path, kind] of [['Unary', 'grpc-proxy'], ['ServerStream', 'grpc-stream'], ['ClientStream', 'grpc-stream'], ['Bidi', 'grpc-stream']] as const) {
+      assert.match(location(locations, `/echo.v1.Echo/${path}`), new RegExp(`set \\$edge_backend echo;\n.*grpc_pass grpc://echo;\n.*${kind}\\.conf`), `the Go backend's ${path}`);
+    }
+    assert.match(locations, /unknown service: this endpoint serves api\.DiceService, echo\.v1\.Echo, grpc\.health\.v1\.Health, /);
+    assert.equal(upstreamsTable, 'dice\tserver:50051\tEDGE_UPSTREAM\t-\necho\techo:50061\tEDGE_ECHO_UPSTREAM\t-\n');
   });
 });
