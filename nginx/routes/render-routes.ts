@@ -25,10 +25,15 @@ const listed = (names: string[]): string => (names.length <= 1 ? names.join('') 
 
 const streams = (kind: MethodKind): boolean => kind !== 'unary';
 
+/** The shared-memory zone of a route's own rate limit: named by its first service. */
+const rateZone = (route: Route): string => `route_${(route.services[0] ?? '').replace(/\./g, '_')}`;
+
 function methodLocation(route: Route, path: string, kind: MethodKind): string[] {
-  const { maxRequestSize, upstreamTimeout, streamIdleTimeout } = route.limits;
+  const { maxRequestSize, upstreamTimeout, streamIdleTimeout, rateLimit, rateBurst } = route.limits;
   // $edge_backend names the upstream in the edge's own UNAVAILABLE and DEADLINE_EXCEEDED answers.
   const lines = [`    # ${kind}`, `    location = ${path} {`, `        set $edge_backend ${route.upstream};`, `        grpc_pass grpc://${route.upstream};`];
+  // A limit_req here replaces the edge-wide one (EDGE_RATE_LIMIT) for this route's methods.
+  if (rateLimit) lines.push(`        limit_req zone=${rateZone(route)} burst=${rateBurst ?? Number(rateLimit.split('r/')[0])} nodelay;`);
   if (!streams(kind)) {
     lines.push('        include /etc/nginx/snippets/grpc-proxy.conf;');
     if (maxRequestSize) lines.push(`        client_max_body_size ${maxRequestSize};`, `        set $edge_max_request_size ${maxRequestSize};`);
@@ -81,6 +86,13 @@ export function renderRoutes(table: RouteTable, services: Map<string, ServiceMet
   );
 
   const upstreams: string[] = [header(source)];
+  for (const route of table.routes.filter((candidate) => candidate.limits.rateLimit)) {
+    upstreams.push(
+      `# The rate limit of the route of ${route.services.join(', ')}, per client certificate (as EDGE_RATE_LIMIT).`,
+      `limit_req_zone $ssl_client_fingerprint zone=${rateZone(route)}:10m rate=${route.limits.rateLimit};`,
+      '',
+    );
+  }
   for (const upstream of table.upstreams) {
     upstreams.push(
       `upstream ${upstream.name} {`,

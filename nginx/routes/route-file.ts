@@ -20,6 +20,10 @@ export interface RouteLimits {
   upstreamTimeout?: string;
   /** How long a stream may stay quiet either way (nginx duration, like 5m). */
   streamIdleTimeout?: string;
+  /** Calls per client certificate to this route's methods (nginx rate, like 100r/s), instead of EDGE_RATE_LIMIT. */
+  rateLimit?: string;
+  /** Calls above the rate a certificate may make at once; undefined: one second's worth of the rate. */
+  rateBurst?: number;
 }
 
 export interface Route {
@@ -42,6 +46,7 @@ export class RouteFileError extends Error {}
 
 const sizePattern = /^[1-9][0-9]*[kKmM]?$/;
 const durationPattern = /^[1-9][0-9]*(ms|s|m|h)$/;
+const ratePattern = /^[1-9][0-9]*r\/[sm]$/;
 const namePattern = /^[a-z][a-z0-9_]*$/;
 const servicePattern = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const hostPattern = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/;
@@ -111,10 +116,15 @@ export function parseRouteFile(text: string, source: string): RouteTable {
     if (!upstreams.some((candidate) => candidate.name === upstream)) fail(fields.get('upstream'), `upstream "${upstream}" is not declared under upstreams (${upstreams.map((known) => known.name).join(', ')})`);
     const limits: RouteLimits = {};
     if (fields.has('limits')) {
-      const given = entries(fields.get('limits'), 'a route\'s limits', ['max_request_size', 'upstream_timeout', 'stream_idle_timeout'], []);
+      const given = entries(fields.get('limits'), 'a route\'s limits', ['max_request_size', 'upstream_timeout', 'stream_idle_timeout', 'rate_limit', 'rate_burst'], []);
       if (given.has('max_request_size')) limits.maxRequestSize = text_(given.get('max_request_size'), 'max_request_size', sizePattern, 'a size like 64k or 4m');
       if (given.has('upstream_timeout')) limits.upstreamTimeout = text_(given.get('upstream_timeout'), 'upstream_timeout', durationPattern, 'a duration like 30s or 500ms');
       if (given.has('stream_idle_timeout')) limits.streamIdleTimeout = text_(given.get('stream_idle_timeout'), 'stream_idle_timeout', durationPattern, 'a duration like 60s or 5m');
+      if (given.has('rate_limit')) limits.rateLimit = text_(given.get('rate_limit'), 'rate_limit', ratePattern, 'a rate like 100r/s or 600r/m');
+      if (given.has('rate_burst')) {
+        if (!limits.rateLimit) fail(given.get('rate_burst'), 'rate_burst needs a rate_limit beside it');
+        limits.rateBurst = Number(text_(given.get('rate_burst'), 'rate_burst', /^[0-9]+$/, 'a whole number of calls'));
+      }
     }
     return { services: services.map(({ value }) => value), protos: protos.map(({ value }) => value), upstream, limits, line: lineOf(item) };
   });

@@ -118,6 +118,22 @@ routes:
     assert.equal(upstreamsTable, 'ledger\tledger-service:7000\t-\t-\naudit\t10.0.0.7:7001\tEDGE_AUDIT_UPSTREAM\t-\n');
   });
 
+  it('gives a route its own rate limit per client certificate, in place of EDGE_RATE_LIMIT, on every method of it', () => {
+    const { locations, upstreams } = render(`${ledger}    limits: { rate_limit: 50r/s }
+  - services: [acme.ledger.v1.Audit]
+    protos: [ledger.proto]
+    upstream: ledger
+    limits: { rate_limit: 600r/m, rate_burst: 3 }
+`);
+    assert.match(upstreams, /^limit_req_zone \$ssl_client_fingerprint zone=route_acme_ledger_v1_Ledger:10m rate=50r\/s;$/m);
+    assert.match(upstreams, /^limit_req_zone \$ssl_client_fingerprint zone=route_acme_ledger_v1_Audit:10m rate=600r\/m;$/m);
+    for (const method of ['Get', 'Tail', 'Upload', 'Sync']) {
+      assert.match(location(locations, `/acme.ledger.v1.Ledger/${method}`), /limit_req zone=route_acme_ledger_v1_Ledger burst=50 nodelay;/, `${method}: a second of the rate as its burst`);
+    }
+    assert.match(location(locations, '/acme.ledger.v1.Audit/Check'), /limit_req zone=route_acme_ledger_v1_Audit burst=3 nodelay;/);
+    assert.doesNotMatch(render(ledger).locations, /limit_req/, 'no rate_limit: the edge-wide one');
+  });
+
   it('stops a bad route file with the line and what is wrong', () => {
     const cases: [string, string][] = [
       [ledger.replace('    keepalive: 4\n', '    keepalive: 4\n    weight: 3\n'), 'routes.yaml:6: unknown key "weight" in upstream ledger; it takes address, port, address_setting, keepalive'],
@@ -128,6 +144,8 @@ routes:
       [ledger.replace('upstream: ledger\n', 'upstream: books\n'), 'routes.yaml:9: upstream "books" is not declared under upstreams (ledger)'],
       [ledger.replace('[ledger.proto]', '[missing.proto]'), `routes.yaml:7: missing.proto is not a file (looked in ${scratch} and its node_modules)`],
       [`${ledger}    limits: { max_request_size: 4 MB }\n`, 'routes.yaml:10: max_request_size must be a size like 64k or 4m (got "4 MB")'],
+      [`${ledger}    limits: { rate_limit: 100 }\n`, 'routes.yaml:10: rate_limit must be a rate like 100r/s or 600r/m (got 100)'],
+      [`${ledger}    limits: { rate_burst: 10 }\n`, 'routes.yaml:10: rate_burst needs a rate_limit beside it'],
       [ledger.replace('routes:', 'route:'), 'routes.yaml:6: unknown key "route" in the route file; it takes upstreams, routes'],
       [`${ledger}  - services: [acme.ledger.v1.Audit]\n    upstream: ledger\n`, 'routes.yaml:10: a route has no "protos"'],
     ];
