@@ -32,6 +32,10 @@ export interface StackSettings {
   rateLimit?: string | undefined;
   /** Which server runs behind nginx: the project's (default), bare grpc-js, or the grpc-go peer. */
   serverPeer?: 'project' | 'bare-grpc-js' | 'grpc-go' | undefined;
+  /** EDGE_ACCESS_POLICY; undefined keeps the shipped `*=*` (no certificate read per call). */
+  edgeAccessPolicy?: string | undefined;
+  /** The edge: the shipped one, or the baseline built from BENCH_BASELINE_EDGE (bench/compose.bench-edge-baseline.yml). */
+  edge?: 'shipped' | 'baseline' | undefined;
   /** Tracing on, to the bench's OTLP receiver, with this OTEL_TRACES_SAMPLER_ARG for parentbased_traceidratio; undefined is off (shipped). */
   traceRatio?: number | undefined;
 }
@@ -73,6 +77,7 @@ export class BenchStack {
       LOG_BUFFER_BYTES: settings.logBufferBytes === undefined ? '' : String(settings.logBufferBytes),
       WEBAPP_LOG_LEVEL: settings.webappLogLevel ?? '',
       LOG_DRIVER: settings.logDriver ?? '',
+      EDGE_ACCESS_POLICY: settings.edgeAccessPolicy ?? '',
       OTEL_TRACES_SAMPLER: settings.traceRatio === undefined ? '' : 'parentbased_traceidratio',
       OTEL_TRACES_SAMPLER_ARG: settings.traceRatio === undefined ? '' : String(settings.traceRatio),
       ...(this.receiver ? { OTLP_RECEIVER_PORT: String(this.receiver.port) } : {}),
@@ -88,13 +93,13 @@ export class BenchStack {
   async configure(settings: StackSettings): Promise<void> {
     if (JSON.stringify(settings) === JSON.stringify(this.settings)) return;
     // Another server peer, or tracing on or off, is another set of compose files: a new stack.
-    const files = (of: StackSettings | undefined) => `${of?.serverPeer ?? 'project'} ${of?.traceRatio !== undefined}`;
+    const files = (of: StackSettings | undefined) => `${of?.serverPeer ?? 'project'} ${of?.traceRatio !== undefined} ${of?.edge ?? 'shipped'}`;
     if (this.stack && files(settings) !== files(this.settings)) {
       await this.stack.down();
       this.stack = undefined;
     }
     if (settings.traceRatio !== undefined) this.receiver ??= await startOtlpReceiver(dockerHostGatewayAddress(), { keepSpans: false });
-    const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project'], ...(settings.traceRatio === undefined ? [] : ['e2e/compose.tracing.yml'])];
+    const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project'], ...(settings.traceRatio === undefined ? [] : ['e2e/compose.tracing.yml']), ...(settings.edge === 'baseline' ? ['bench/compose.bench-edge-baseline.yml'] : [])];
     this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides, projectName: 'dice-bench' });
     this.settings = settings;
   }
@@ -120,6 +125,11 @@ export class BenchStack {
 
   webappUrl(): string {
     return this.running.webappUrl;
+  }
+
+  /** host:port of the Go backend's h2c port, published on loopback (bench/compose.bench.yml). */
+  directEchoAddress(): string {
+    return this.running.address('echo', 50061);
   }
 
   /** host:port of the first server replica's h2c port, published on loopback for the direct scenario. */

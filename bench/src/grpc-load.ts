@@ -32,6 +32,8 @@ export interface GrpcLoadOptions {
   totalCalls?: number | undefined;
   /** Worker threads; default: one per core, at most `concurrency`. */
   threads?: number;
+  /** The call: the dice service's RollDie (default) or the Go backend's echo.v1.Echo/Unary with a 16-byte payload ('shared' mode). */
+  call?: 'RollDie' | 'EchoUnary';
 }
 
 /** What one worker reports back. */

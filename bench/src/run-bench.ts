@@ -1,9 +1,10 @@
 // make bench: every scenario of the benchmark against the real containers, then the report in
 // bench/results/<date>.md and .json. BENCH_ROUNDS, BENCH_SECONDS and BENCH_WARMUP_SECONDS shorten a
-// run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run); BENCH_ONLY=12 runs the tracing scenario alone.
+// run (BENCH_ROUNDS=1 BENCH_SECONDS=1 is a smoke run); BENCH_ONLY=12 or 13 runs that scenario alone.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { metadataKeys } from '@dice/proto';
 import { edgeIdentityMetadata, pki } from './bench-pki.ts';
@@ -16,6 +17,8 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
 const benchOnly = process.env['BENCH_ONLY'];
+// The edge scenario 13 compares the rendered routes with: the last revision before routes.yaml.
+const baselineEdgeRevision = process.env['BENCH_BASELINE_EDGE'] ?? '0049958';
 
 const ecdsa = pki('ecdsa');
 const rsa = pki('rsa');
@@ -57,6 +60,23 @@ function httpLoad(path: string, connections: number, overallRate?: number): Load
     return { rate: Math.round(result.requests.average), p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, errors, loadToolCpu: (cpu.user + cpu.system) / 1e6, extra: {} };
   };
 }
+
+/** Builds the edge of a git revision whose nginx/ is its own build context (before routes.yaml) as dice-stack/nginx:baseline. */
+function buildBaselineEdge(revision: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'dice-edge-baseline-'));
+  try {
+    execFileSync('git', ['-C', repoRoot, 'archive', '--output', join(dir, 'edge.tar'), revision, 'nginx']);
+    execFileSync('tar', ['-xf', join(dir, 'edge.tar'), '-C', dir]);
+    const base = /^NGINX_IMAGE=(.+)$/m.exec(readFileSync(`${repoRoot}.env`, 'utf8'))?.[1] ?? 'nginx:1.30';
+    process.stdout.write(`building the baseline edge of ${revision} on ${base}\n`);
+    execFileSync('docker', ['build', '--quiet', '--tag', 'dice-stack/nginx:baseline', '--build-arg', `NGINX_IMAGE=${base}`, join(dir, 'nginx')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** nginx's CPU per call in µs, from a variant's median round. */
+const nginxMicrosPerCall = (result: VariantResult): number => Math.round(((result.cpu['nginx'] ?? 0) * 1e6) / Math.max(1, result.rate));
 
 const results: VariantResult[] = [];
 let largestServerRss = 0;
@@ -125,6 +145,7 @@ const questions: Record<string, string> = {
   '11. The shipped rate limit': 'With the per-certificate rate limit at its shipped default instead of off: RollDie through nginx from one client certificate at full speed (32 in flight), and GET /api/roll at full speed (the web app holds one certificate).',
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
+  '13. Two backends behind one edge': 'RollDie of the dice server and echo.v1.Echo/Unary of the Go backend (backends/go, 16-byte payload), each straight over h2c and through the edge (32 in flight, 2 channels): the edge priced per backend, in calls/s and in nginx CPU per call. RollDie with EDGE_ACCESS_POLICY naming the caller (its certificate read by njs on every call). And RollDie through the edge as it was before routes.yaml (BENCH_BASELINE_EDGE, one location per service), between two runs of the shipped edge, whose mean it is compared with.',
   '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1.',
 };
 
@@ -173,7 +194,7 @@ try {
 
   const targets: Target[] = [];
   // BENCH_ONLY=12 runs the tracing scenario alone (its report names only it).
-  if (benchOnly !== undefined && benchOnly !== '12') throw new Error(`BENCH_ONLY takes 12 (the tracing scenario) or nothing, not '${benchOnly}'`);
+  if (benchOnly !== undefined && benchOnly !== '12' && benchOnly !== '13') throw new Error(`BENCH_ONLY takes 12 (tracing), 13 (two backends) or nothing, not '${benchOnly}'`);
   if (benchOnly === undefined) {
     const s1 = '1. The nginx mTLS hop';
     const directResult = await measure(s1, 'direct h2c to the server', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
@@ -257,20 +278,44 @@ try {
       );
   }
 
-  const s12 = '12. Tracing';
-  const tracedEdge = await measure(s12, 'RollDie, tracing off (shipped)', shipped, throughEdge());
-  const tracedEdgeSome = await measure(s12, 'RollDie, tracing on, 1 % of calls sampled', { ...shipped, traceRatio: 0.01 }, throughEdge());
-  const tracedEdgeAll = await measure(s12, 'RollDie, tracing on, every call sampled', { ...shipped, traceRatio: 1 }, throughEdge());
-  const tracedApiAll = await measure(s12, '/api/roll, tracing on, every request sampled', { ...shipped, traceRatio: 1 }, httpLoad('/api/roll', 16));
-  const tracedApiSome = await measure(s12, '/api/roll, tracing on, 1 % of requests sampled', { ...shipped, traceRatio: 0.01 }, httpLoad('/api/roll', 16));
-  process.stdout.write(`spans the receiver was sent: ${stack.spansReceived()}\n`);
-  const tracedApi = await measure(s12, '/api/roll, tracing off (shipped)', shipped, httpLoad('/api/roll', 16));
-  targets.push(
-    { name: 'RollDie: tracing on, 1 % sampled vs off', value: ratio(tracedEdgeSome.rate, tracedEdge.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedEdgeSome, tracedEdge) },
-    { name: 'RollDie: tracing on, every call sampled vs off', value: ratio(tracedEdgeAll.rate, tracedEdge.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedEdgeAll, tracedEdge)}; the receiver decodes every span on the same cores` },
-    { name: '/api/roll: tracing on, 1 % sampled vs off', value: ratio(tracedApiSome.rate, tracedApi.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiSome, tracedApi)}; the web app's HTTP, Fastify, gRPC and pino instrumentations run on every request, sampled or not (docs/tracing.md)` },
-    { name: '/api/roll: tracing on, every request sampled vs off', value: ratio(tracedApiAll.rate, tracedApi.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiAll, tracedApi)}; the web app's four instrumentations, and the receiver on the same cores` },
-  );
+  if (benchOnly === undefined || benchOnly === '13') {
+    buildBaselineEdge(baselineEdgeRevision);
+    const s13 = '13. Two backends behind one edge';
+    const diceDirect = await measure(s13, 'dice RollDie, direct h2c', shipped, grpcLoad(async () => ({ target: stack.directServerAddress(), mode: 'shared', concurrency: 32, connections: 2, metadata: edgeIdentityMetadata(ecdsa) })));
+    const diceEdge = await measure(s13, 'dice RollDie, through the edge', shipped, throughEdge());
+    const echoDirect = await measure(s13, 'Go echo Unary, direct h2c', shipped, grpcLoad(async () => ({ target: stack.directEchoAddress(), mode: 'shared', concurrency: 32, connections: 2, call: 'EchoUnary' })));
+    const echoEdge = await measure(s13, 'Go echo Unary, through the edge', shipped, throughEdge({ call: 'EchoUnary' }));
+    // Every call's certificate read by njs, its identities matched: the price of the edge's authorization.
+    const authorized = await measure(s13, 'dice RollDie, through the edge, EDGE_ACCESS_POLICY naming the caller', { ...shipped, edgeAccessPolicy: 'api.DiceService/*=uri:spiffe://dice.example/other,cn:bench' }, throughEdge());
+    const baseline = await measure(s13, `dice RollDie, through the edge before routes.yaml (${baselineEdgeRevision})`, { ...shipped, edge: 'baseline' }, throughEdge());
+    const diceEdgeAgain = await measure(s13, 'dice RollDie, through the edge (again, after the baseline)', shipped, throughEdge());
+    for (const result of [diceEdge, echoEdge, authorized, baseline, diceEdgeAgain]) result.extra['nginx µs/call'] = nginxMicrosPerCall(result);
+    process.stdout.write(`nginx CPU per call: dice ${nginxMicrosPerCall(diceEdge)} µs, Go echo ${nginxMicrosPerCall(echoEdge)} µs, with the access policy ${nginxMicrosPerCall(authorized)} µs, baseline edge ${nginxMicrosPerCall(baseline)} µs\n`);
+    const shippedMean = { ...diceEdge, rate: (diceEdge.rate + diceEdgeAgain.rate) / 2 };
+    targets.push(
+      { name: 'dice RollDie: through the edge vs direct h2c', value: ratio(diceEdge.rate, diceDirect.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "nginx's TLS and the load tool's share the same 2 cores" },
+      { name: 'Go echo Unary: through the edge vs direct h2c', value: ratio(echoEdge.rate, echoDirect.rate), goal: 0.6, atLeast: true, unit: '×', limitedBy: "the Go backend answers faster than the edge's TLS and proxying can pass calls on, so the edge is the whole price" },
+      { name: 'RollDie: EDGE_ACCESS_POLICY naming the caller vs none (*=*)', value: ratio(authorized.rate, shippedMean.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(authorized, shippedMean) },
+      { name: 'RollDie: rendered-routes edge vs the edge before routes.yaml', value: ratio(shippedMean.rate, baseline.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(shippedMean, baseline) },
+    );
+  }
+
+  if (benchOnly === undefined || benchOnly === '12') {
+    const s12 = '12. Tracing';
+    const tracedEdge = await measure(s12, 'RollDie, tracing off (shipped)', shipped, throughEdge());
+    const tracedEdgeSome = await measure(s12, 'RollDie, tracing on, 1 % of calls sampled', { ...shipped, traceRatio: 0.01 }, throughEdge());
+    const tracedEdgeAll = await measure(s12, 'RollDie, tracing on, every call sampled', { ...shipped, traceRatio: 1 }, throughEdge());
+    const tracedApiAll = await measure(s12, '/api/roll, tracing on, every request sampled', { ...shipped, traceRatio: 1 }, httpLoad('/api/roll', 16));
+    const tracedApiSome = await measure(s12, '/api/roll, tracing on, 1 % of requests sampled', { ...shipped, traceRatio: 0.01 }, httpLoad('/api/roll', 16));
+    process.stdout.write(`spans the receiver was sent: ${stack.spansReceived()}\n`);
+    const tracedApi = await measure(s12, '/api/roll, tracing off (shipped)', shipped, httpLoad('/api/roll', 16));
+    targets.push(
+      { name: 'RollDie: tracing on, 1 % sampled vs off', value: ratio(tracedEdgeSome.rate, tracedEdge.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedEdgeSome, tracedEdge) },
+      { name: 'RollDie: tracing on, every call sampled vs off', value: ratio(tracedEdgeAll.rate, tracedEdge.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedEdgeAll, tracedEdge)}; the receiver decodes every span on the same cores` },
+      { name: '/api/roll: tracing on, 1 % sampled vs off', value: ratio(tracedApiSome.rate, tracedApi.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiSome, tracedApi)}; the web app's HTTP, Fastify, gRPC and pino instrumentations run on every request, sampled or not (docs/tracing.md)` },
+      { name: '/api/roll: tracing on, every request sampled vs off', value: ratio(tracedApiAll.rate, tracedApi.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiAll, tracedApi)}; the web app's four instrumentations, and the receiver on the same cores` },
+    );
+  }
 
   const [server] = await stack.containers('server');
   const [nginx] = await stack.containers('nginx');

@@ -74,7 +74,7 @@ export async function startStack({ env = {}, overrides = [], projectName = `dice
     }
     const container = (service: Service): StartedTestContainer => environment.getContainer(`${service}-1`);
     const published = new Map<Service, PortBindings>();
-    for (const service of ['server', 'nginx', 'webapp'] as const) {
+    for (const service of ['server', 'echo', 'nginx', 'webapp'] as const) {
       published.set(service, JSON.parse(await dockerWithEnv(composeEnv, 'inspect', '--format', '{{json .NetworkSettings.Ports}}', container(service).getId())) as PortBindings);
     }
     const address = (service: Service, port: number): string => publishedAddress(container(service), published.get(service), port);
