@@ -347,9 +347,11 @@ try {
     targets,
   };
   mkdirSync(`${repoRoot}bench/results`, { recursive: true });
-  writeFileSync(`${repoRoot}bench/results/${date}.json`, `${JSON.stringify(report, null, 2)}\n`);
-  writeFileSync(`${repoRoot}bench/results/${date}.md`, renderMarkdown(report));
-  process.stdout.write(`\nreport: bench/results/${date}.md (and .json)\n`);
+  // A run of one scenario is named for it, so it never overwrites the day's whole run.
+  const name = benchOnly === undefined ? date : `${date}-scenario-${benchOnly}`;
+  writeFileSync(`${repoRoot}bench/results/${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(`${repoRoot}bench/results/${name}.md`, renderMarkdown(report));
+  process.stdout.write(`\nreport: bench/results/${name}.md (and .json)\n`);
 } finally {
   await stack.down();
 }
