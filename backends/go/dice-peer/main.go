@@ -19,8 +19,9 @@ import (
 	"syscall"
 	"time"
 
+	"dice-stack/healthprobe"
+
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -76,26 +77,14 @@ var diceServiceDesc = grpc.ServiceDesc{
 	Metadata:    "api.proto",
 }
 
-func healthcheck(address string) int {
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return 1
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	answer, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil || answer.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		return 1
-	}
-	return 0
-}
-
 func main() {
 	check := flag.Bool("healthcheck", false, "check the server on :50051 and exit 0 when it is serving")
 	flag.Parse()
 	if *check {
-		os.Exit(healthcheck("127.0.0.1:50051"))
+		if healthprobe.Serving("127.0.0.1:50051", "") {
+			os.Exit(0)
+		}
+		os.Exit(1)
 	}
 	encoding.RegisterCodec(rawAwareCodec{})
 	log.SetFlags(0)

@@ -31,10 +31,11 @@ import (
 	"syscall"
 	"time"
 
+	"dice-stack/healthprobe"
+
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -409,27 +410,15 @@ func setting(name string, fallback, least, most int) int {
 	return value
 }
 
-func healthcheck(address string) int {
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return 1
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	answer, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{Service: serviceName})
-	if err != nil || answer.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		return 1
-	}
-	return 0
-}
-
 func main() {
 	check := flag.Bool("healthcheck", false, "check the server on PORT and exit 0 when it is serving")
 	flag.Parse()
 	port := setting("PORT", 50061, 1, 65535)
 	if *check {
-		os.Exit(healthcheck(fmt.Sprintf("127.0.0.1:%d", port)))
+		if healthprobe.Serving(fmt.Sprintf("127.0.0.1:%d", port), serviceName) {
+			os.Exit(0)
+		}
+		os.Exit(1)
 	}
 	maxMessage := setting("MAX_MESSAGE_BYTES", 4*1024*1024, 1024, 64*1024*1024)
 	grace := time.Duration(setting("SHUTDOWN_GRACE_MS", 10000, 0, 600000)) * time.Millisecond
