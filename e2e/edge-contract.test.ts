@@ -4,7 +4,7 @@
 // upstream timeout and an access policy.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as http2Connect } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -43,6 +43,18 @@ const stackEnv = {
   EDGE_ACCESS_POLICY: 'api.DiceService/*=cn:dice-webapp,cn:alice,cn:flooder,cn:mallory,uri:spiffe://dice.example/ns/dice/sa/roller;*=*',
   ACCESS_POLICY: 'api.DiceService/RollDie=dice-webapp,alice,flooder,roller',
 };
+
+/**
+ * A client certificate from the test CA with a subject of the test's choosing (client-cert.sh takes a
+ * name only): for the subject the edge's CN shortcut must not be fooled by.
+ */
+async function issueWithSubject(name: string, subject: string): Promise<{ ca: string; cert: string; key: string }> {
+  const [key, csr, cert, extensions] = ['key.pem', 'csr.pem', 'pem', 'ext'].map((suffix) => join(pki.dir, 'clients', `${name}.${suffix}`)) as [string, string, string, string];
+  writeFileSync(extensions, 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-subj', subject, '-out', csr]);
+  await run('openssl', ['x509', '-req', '-in', csr, '-CA', pki.ca, '-CAkey', join(pki.dir, 'ca', 'ca-key.pem'), '-set_serial', `0x${Date.now().toString(16)}`, '-days', '1', '-extfile', extensions, '-out', cert]);
+  return { ca: pki.ca, cert, key };
+}
 
 /** Runs a script or make target of this repository against the test PKI and stack. */
 async function repo(command: string, args: string[], extraEnv: Record<string, string> = {}): Promise<string> {
@@ -127,6 +139,11 @@ describe('the edge speaks gRPC for every failure (grpc-js and Python grpcio)', {
   it('a valid certificate whose URI and DNS SANs the edge access policy does not allow: PERMISSION_DENIED from the edge, naming them', async () => {
     await expectStatus({ ...as('intruder'), metadata: { 'x-request-id': 'refused-at-edge-by-san' } }, 'PERMISSION_DENIED', /^client cn:intruder, uri:spiffe:\/\/dice\.example\/ns\/other\/sa\/intruder, dns:intruder\.dice\.internal may not call \/api\.DiceService\/RollDie: /);
     await expectRefusedAtEdge('refused-at-edge-by-san', 'uri:spiffe://dice.example/ns/other/sa/intruder');
+  });
+
+  it('a certificate whose organisation holds ",CN=alice" is not taken for alice by the edge\'s CN shortcut: PERMISSION_DENIED naming its real CN', async () => {
+    const spoof = await issueWithSubject('spoof', '/O=x,CN=alice/CN=spoof');
+    await expectStatus({ address: stack.edgeAddress, ...spoof }, 'PERMISSION_DENIED', /^client cn:spoof may not call \/api\.DiceService\/RollDie: /);
   });
 
   it('a valid certificate the edge lets through but whose CN the server\'s access policy does not allow: PERMISSION_DENIED from the server', async () => {
