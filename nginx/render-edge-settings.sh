@@ -2,9 +2,9 @@
 # Entrypoint: validates the EDGE_* environment against edge-settings.tsv (the one table of the edge's
 # settings, their defaults and allowed values), renders them into nginx directives, one file per
 # concern in EDGE_SETTINGS_DIR (main-settings, one upstream-NAME per upstream of routes.yaml,
-# resolver, client-connections, limits, timeouts, streams, stream-size, access-log, and the
-# access policy by render-access-policy.sh), each included by
-# name by the shipped configuration, then runs the command: nginx under supervise-nginx.sh (beside the certificate watcher), anything else as it is.
+# resolver, client-connections, limits, timeouts, streams, stream-size, access-log, and the access
+# policy by render-access-policy.sh), each included by name by the shipped configuration, then runs
+# the command: nginx under supervise-nginx.sh (beside the certificate watcher), anything else as it is.
 # A bad value stops the container with one line naming the variable.
 set -eu
 
