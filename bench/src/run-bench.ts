@@ -75,6 +75,9 @@ function buildBaselineEdge(revision: string): void {
   }
 }
 
+/** Runs of one variant taken apart in time, as one: the mean rate and nginx CPU, every round's rate. */
+const mean = (runs: VariantResult[]): VariantResult => ({ ...(runs[0] as VariantResult), rate: Math.round(runs.reduce((sum, run) => sum + run.rate, 0) / runs.length), rounds: runs.flatMap((run) => run.rounds), cpu: { nginx: runs.reduce((sum, run) => sum + (run.cpu['nginx'] ?? 0) / runs.length, 0) } });
+
 /** nginx's CPU per call in µs, from a variant's median round. */
 const nginxMicrosPerCall = (result: VariantResult): number => Math.round(((result.cpu['nginx'] ?? 0) * 1e6) / Math.max(1, result.rate));
 
@@ -146,7 +149,7 @@ const questions: Record<string, string> = {
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
   '13. Two backends behind one edge': 'RollDie of the dice server and echo.v1.Echo/Unary of the Go backend (backends/go, 16-byte payload), each straight over h2c and through the edge (32 in flight, 2 channels): the edge priced per backend, in calls/s and in nginx CPU per call. RollDie with EDGE_ACCESS_POLICY naming the caller (its certificate read by njs on every call), and through the edge as it was before routes.yaml (BENCH_BASELINE_EDGE, one location per service): each run twice, alternating with runs of the shipped edge, compared by their means.',
-  '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1.',
+  '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1; off, 1 %, every call, then backwards, compared by the means of the two runs of each.',
 };
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
@@ -299,7 +302,6 @@ try {
     }
     const echoDirect = await measure(s13, 'Go echo Unary, direct h2c', shipped, grpcLoad(async () => ({ target: stack.directEchoAddress(), mode: 'shared', concurrency: 32, connections: 2, call: 'EchoUnary' })));
     const echoEdge = await measure(s13, 'Go echo Unary, through the edge', shipped, throughEdge({ call: 'EchoUnary' }));
-    const mean = (runs: VariantResult[]): VariantResult => ({ ...(runs[0] as VariantResult), rate: Math.round(runs.reduce((sum, run) => sum + run.rate, 0) / runs.length), rounds: runs.flatMap((run) => run.rounds), cpu: { nginx: runs.reduce((sum, run) => sum + (run.cpu['nginx'] ?? 0) / runs.length, 0) } });
     const diceEdge = mean(diceEdgeRuns);
     const baseline = mean(baselineRuns);
     const authorized = mean(policyRuns);
@@ -315,13 +317,24 @@ try {
 
   if (benchOnly === undefined || benchOnly === '12') {
     const s12 = '12. Tracing';
-    const tracedEdge = await measure(s12, 'RollDie, tracing off (shipped)', shipped, throughEdge());
-    const tracedEdgeSome = await measure(s12, 'RollDie, tracing on, 1 % of calls sampled', { ...shipped, traceRatio: 0.01 }, throughEdge());
-    const tracedEdgeAll = await measure(s12, 'RollDie, tracing on, every call sampled', { ...shipped, traceRatio: 1 }, throughEdge());
-    const tracedApiAll = await measure(s12, '/api/roll, tracing on, every request sampled', { ...shipped, traceRatio: 1 }, httpLoad('/api/roll', 16));
-    const tracedApiSome = await measure(s12, '/api/roll, tracing on, 1 % of requests sampled', { ...shipped, traceRatio: 0.01 }, httpLoad('/api/roll', 16));
+    // Off, 1 % and every call, then the same backwards (A B C C B A), so the machine's drift falls
+    // on each alike; each variant is the mean of its two runs.
+    const modes = [
+      { name: 'tracing off (shipped)', settings: shipped },
+      { name: 'tracing on, 1 % sampled', settings: { ...shipped, traceRatio: 0.01 } },
+      { name: 'tracing on, every call sampled', settings: { ...shipped, traceRatio: 1 } },
+    ];
+    const runs = new Map<string, VariantResult[]>();
+    for (const mode of [...modes, ...[...modes].reverse()]) {
+      for (const [call, load] of [['RollDie', throughEdge()], ['/api/roll', httpLoad('/api/roll', 16)]] as const) {
+        const key = `${call}, ${mode.name}`;
+        runs.set(key, [...(runs.get(key) ?? []), await measure(s12, `${key} (run ${(runs.get(key)?.length ?? 0) + 1})`, mode.settings, load)]);
+      }
+    }
     process.stdout.write(`spans the receiver was sent: ${stack.spansReceived()}\n`);
-    const tracedApi = await measure(s12, '/api/roll, tracing off (shipped)', shipped, httpLoad('/api/roll', 16));
+    const meanOf = (key: string): VariantResult => mean(runs.get(key) ?? []);
+    const [tracedEdge, tracedEdgeSome, tracedEdgeAll] = modes.map((mode) => meanOf(`RollDie, ${mode.name}`)) as [VariantResult, VariantResult, VariantResult];
+    const [tracedApi, tracedApiSome, tracedApiAll] = modes.map((mode) => meanOf(`/api/roll, ${mode.name}`)) as [VariantResult, VariantResult, VariantResult];
     targets.push(
       { name: 'RollDie: tracing on, 1 % sampled vs off', value: ratio(tracedEdgeSome.rate, tracedEdge.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedEdgeSome, tracedEdge) },
       { name: 'RollDie: tracing on, every call sampled vs off', value: ratio(tracedEdgeAll.rate, tracedEdge.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedEdgeAll, tracedEdge)}; the receiver decodes every span on the same cores` },
