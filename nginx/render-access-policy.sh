@@ -12,12 +12,10 @@ out=${1:?usage: render-access-policy.sh OUT_FILE}
 awk -F '\t' -v policy="$EDGE_ACCESS_POLICY" '
 function fail(sentence) {
   print "nginx: configuration error: EDGE_ACCESS_POLICY " sentence > "/dev/stderr"
-  failed = 1
   exit 64
 }
 { routed[$1] = 1; methods[substr($2, 2)] = 1 }
 END {
-  if (failed) exit 64
   fallback = "-"
   count = split(policy, rules, ";")
   for (i = 1; i <= count; i++) {

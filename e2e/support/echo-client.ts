@@ -1,12 +1,11 @@
 // A grpc-js client of the second backend, echo.v1.Echo (backends/go/echo.proto), through the edge:
 // loaded from the proto at run time, as a user of that service would, with the calls the suite needs
 // written as promises.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import type { ClientIdentity } from './edge-client.ts';
+import { edgeChannelOptions, edgeCredentials, type ClientIdentity } from './edge-client.ts';
 import { repoRoot } from './stack.ts';
 
 export interface EchoRequest {
@@ -38,8 +37,7 @@ const Echo = (grpc.loadPackageDefinition(definition) as unknown as { echo: { v1:
 
 /** An echo.v1.Echo client for the edge's published port, with the given client certificate. */
 export function echoClient(address: string, identity: Required<ClientIdentity>, options: grpc.ChannelOptions = {}): EchoClient {
-  const credentials = grpc.credentials.createSsl(readFileSync(identity.ca), readFileSync(identity.key), readFileSync(identity.cert));
-  return new Echo(address, credentials, { 'grpc.ssl_target_name_override': 'localhost', 'grpc.max_receive_message_length': 8 * 1024 * 1024, ...options });
+  return new Echo(address, edgeCredentials(identity), { ...edgeChannelOptions, 'grpc.max_receive_message_length': 8 * 1024 * 1024, ...options });
 }
 
 export interface Outcome<T> {

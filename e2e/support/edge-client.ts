@@ -14,16 +14,18 @@ export interface ClientIdentity {
  */
 export type RetryMode = 'default' | 'policy' | 'off';
 
+/** TLS credentials for the edge: its CA, and the client certificate (or none). */
+export function edgeCredentials(identity: ClientIdentity): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(readFileSync(identity.ca), identity.key ? readFileSync(identity.key) : null, identity.cert ? readFileSync(identity.cert) : null);
+}
+
+/** The edge certificate names localhost; checking that name also keeps SNI off a bare IP address. */
+export const edgeChannelOptions: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'localhost' };
+
 /** A DiceService client for nginx's published port, presenting the given client certificate (or none). */
 export function edgeClient(address: string, identity: ClientIdentity, { retries = 'default' as RetryMode } = {}): DiceServiceClient {
-  const credentials = grpc.credentials.createSsl(
-    readFileSync(identity.ca),
-    identity.key ? readFileSync(identity.key) : null,
-    identity.cert ? readFileSync(identity.cert) : null,
-  );
-  // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
-  return new (loadDiceApi().api.DiceService)(address, credentials, {
-    'grpc.ssl_target_name_override': 'localhost',
+  return new (loadDiceApi().api.DiceService)(address, edgeCredentials(identity), {
+    ...edgeChannelOptions,
     ...(retries === 'policy' ? { 'grpc.service_config': JSON.stringify(diceServiceConfig) } : {}),
     ...(retries === 'off' ? { 'grpc.enable_retries': 0 } : {}),
   });

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { methodPaths, statusName } from '@dice/proto';
+import { edgeChannelOptions, edgeCredentials } from './edge-client.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -49,13 +49,7 @@ export function messageOfSize(size: number): Buffer {
  * as the status name and message the client reports (OK for a success).
  */
 export async function probeWithGrpcJs(options: ProbeOptions): Promise<CallOutcome[]> {
-  const credentials = grpc.credentials.createSsl(
-    readFileSync(options.ca),
-    options.key ? readFileSync(options.key) : null,
-    options.cert ? readFileSync(options.cert) : null,
-  );
-  // The edge certificate names localhost; checking that name also keeps SNI off a bare IP address.
-  const client = new grpc.Client(options.address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+  const client = new grpc.Client(options.address, edgeCredentials(options), edgeChannelOptions);
   const request = messageOfSize(options.payloadBytes ?? 0);
   const metadata = new grpc.Metadata();
   for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value);

@@ -1,11 +1,10 @@
 // A server reflection client, as grpcurl is one: asks the edge what it serves, over v1 or v1alpha.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
-import type { ClientIdentity } from './edge-client.ts';
+import { edgeChannelOptions, edgeCredentials, type ClientIdentity } from './edge-client.ts';
 
 export type ReflectionVersion = 'v1' | 'v1alpha';
 
@@ -47,8 +46,7 @@ function decodeFile(bytes: Buffer): NonNullable<ReflectionAnswer['files']>[numbe
  */
 export function askReflection(address: string, identity: ClientIdentity, version: ReflectionVersion, request: Request): Promise<ReflectionAnswer> {
   const Stub = stubFor(version);
-  const credentials = grpc.credentials.createSsl(readFileSync(identity.ca), identity.key ? readFileSync(identity.key) : null, identity.cert ? readFileSync(identity.cert) : null);
-  const client = new Stub(address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+  const client = new Stub(address, edgeCredentials(identity), edgeChannelOptions);
   return new Promise<ReflectionAnswer>((resolve, reject) => {
     const call = client.ServerReflectionInfo();
     call.on('data', (answer: RawAnswer) => {

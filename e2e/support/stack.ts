@@ -9,8 +9,9 @@ import { containerLogs, dockerWithEnv, type LogOptions } from './docker.ts';
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 export const certsDir = process.env['CERTS_DIR'] ?? `${repoRoot}certs`;
 
-export type Service = 'server' | 'echo' | 'nginx' | 'webapp' | 'renewer';
-const isService = (target: string): target is Service => target === 'server' || target === 'echo' || target === 'nginx' || target === 'webapp' || target === 'renewer';
+const services = ['server', 'echo', 'nginx', 'webapp', 'renewer'] as const;
+export type Service = (typeof services)[number];
+const isService = (target: string): target is Service => (services as readonly string[]).includes(target);
 
 export interface Stack {
   /** The compose project name, for `docker compose` and make targets (COMPOSE_PROJECT_NAME). */

@@ -1,10 +1,9 @@
 // Streaming calls through the edge, read to their end: what arrived, the status, when, and from which replica.
-import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { metadataKeys, statusName, type DiceServiceClient, type RollDiceRequest, type RollDieResponse__Output, type RollRequest, type RollResult__Output } from '@dice/proto';
-import type { ClientIdentity } from './edge-client.ts';
+import { edgeChannelOptions, edgeCredentials, type ClientIdentity } from './edge-client.ts';
 
 export interface StreamEnd<T> {
   messages: T[];
@@ -68,8 +67,7 @@ interface HealthWatchClient extends grpc.Client {
 export function watchHealth(address: string, identity: ClientIdentity): { statuses: string[]; ended: Promise<StreamEnd<{ status: string }>>; replica: Promise<string | undefined>; cancel(): void } {
   const definition = protoLoader.loadSync(healthProtoPath, { enums: String });
   const Health = (grpc.loadPackageDefinition(definition) as unknown as { grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials, options: grpc.ChannelOptions) => HealthWatchClient } } } }).grpc.health.v1.Health;
-  const credentials = grpc.credentials.createSsl(readFileSync(identity.ca), identity.key ? readFileSync(identity.key) : null, identity.cert ? readFileSync(identity.cert) : null);
-  const client = new Health(address, credentials, { 'grpc.ssl_target_name_override': 'localhost' });
+  const client = new Health(address, edgeCredentials(identity), edgeChannelOptions);
   const statuses: string[] = [];
   const call = client.Watch({ service: '' });
   const { ended, replica } = follow(call, Date.now(), ({ status }) => statuses.push(status));

@@ -25,6 +25,12 @@ const listed = (names: string[]): string => (names.length <= 1 ? names.join('') 
 
 const streams = (kind: MethodKind): boolean => kind !== 'unary';
 
+/** A rate's calls per second (600r/m is 10), at least 1: a route's default burst is one second of it. */
+const perSecond = (rate: string): number => {
+  const [count = '1', unit] = rate.split('r/');
+  return Math.max(1, Math.ceil(Number(count) / (unit === 'm' ? 60 : 1)));
+};
+
 /** The shared-memory zone of a route's own rate limit: named by its first service. */
 const rateZone = (route: Route): string => `route_${(route.services[0] ?? '').replace(/\./g, '_')}`;
 
@@ -33,7 +39,7 @@ function methodLocation(route: Route, path: string, kind: MethodKind): string[] 
   // $edge_backend names the upstream in the edge's own UNAVAILABLE and DEADLINE_EXCEEDED answers.
   const lines = [`    # ${kind}`, `    location = ${path} {`, `        set $edge_backend ${route.upstream};`, `        grpc_pass grpc://${route.upstream};`];
   // A limit_req here replaces the edge-wide one (EDGE_RATE_LIMIT) for this route's methods.
-  if (rateLimit) lines.push(`        limit_req zone=${rateZone(route)} burst=${rateBurst ?? Number(rateLimit.split('r/')[0])} nodelay;`);
+  if (rateLimit) lines.push(`        limit_req zone=${rateZone(route)} burst=${rateBurst ?? perSecond(rateLimit)} nodelay;`);
   if (!streams(kind)) {
     lines.push('        include /etc/nginx/snippets/grpc-proxy.conf;');
     if (maxRequestSize) lines.push(`        client_max_body_size ${maxRequestSize};`, `        set $edge_max_request_size ${maxRequestSize};`);

@@ -132,6 +132,8 @@ routes:
     }
     assert.match(location(locations, '/acme.ledger.v1.Audit/Check'), /limit_req zone=route_acme_ledger_v1_Audit burst=3 nodelay;/);
     assert.doesNotMatch(render(ledger).locations, /limit_req/, 'no rate_limit: the edge-wide one');
+    const perMinute = render(`${ledger}    limits: { rate_limit: 600r/m }\n`).locations;
+    assert.match(location(perMinute, '/acme.ledger.v1.Ledger/Get'), /burst=10 nodelay;/, '600r/m: a second of it is 10 calls');
   });
 
   it('stops a bad route file with the line and what is wrong', () => {

@@ -27,7 +27,6 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -222,8 +221,6 @@ type callLog struct {
 	sent      int
 }
 
-var logMutex sync.Mutex
-
 // codeNames are the status codes as the gRPC spec and the dice server's log spell them (grpc-go's
 // String() says "Canceled", "DeadlineExceeded").
 var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
@@ -246,9 +243,8 @@ func (c *callLog) end(err error) error {
 		"sent":       c.sent,
 		"durationMs": float64(time.Since(c.started).Microseconds()) / 1000,
 	})
-	logMutex.Lock()
-	defer logMutex.Unlock()
-	fmt.Fprintln(os.Stdout, string(line))
+	// One write per line (the line and its newline in one buffer), so lines of concurrent calls never interleave.
+	os.Stdout.Write(append(line, '\n'))
 	return err
 }
 
