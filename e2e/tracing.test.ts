@@ -56,12 +56,14 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     const { traceparent, traceId, parentId } = newTraceparent();
     const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
     assert.equal(response.status, 200);
-    const spans = await traceOf(traceId, 5);
+    const spans = await traceOf(traceId, 4);
     assert.deepEqual(
       spans.filter((span) => span.service === 'dice-webapp').map((span) => `${span.name} ${span.kind}`).sort(),
-      ['GET /api/roll SPAN_KIND_SERVER', 'grpc.api.DiceService/RollDie SPAN_KIND_CLIENT', 'handler - apiRoutes SPAN_KIND_INTERNAL', 'request SPAN_KIND_INTERNAL'],
-      'the web app\'s spans: HTTP, Fastify\'s request and handler (no span per hook), the gRPC call',
+      ['GET /api/roll SPAN_KIND_SERVER', 'grpc.api.DiceService/RollDie SPAN_KIND_CLIENT', 'handler - apiRoutes SPAN_KIND_INTERNAL'],
+      'the web app\'s spans: Fastify\'s request as the server span and its handler (no span per hook), the gRPC call',
     );
+    const request = spans.find((span) => span.service === 'dice-webapp' && span.kind === 'SPAN_KIND_SERVER');
+    assert.deepEqual([request?.parentSpanId, request?.attributes['http.route'], request?.attributes['http.response.status_code']], [parentId, '/api/roll', 200], 'the server span continues the caller\'s trace and names the route and status');
     assert.deepEqual(receiver.spans.filter((span) => span.traceId === probe.traceId), [], 'no span of the probe, exported before this call\'s');
     const server = spans.find((span) => span.service === 'dice-server');
     assert.ok(server, `a dice-server span in ${JSON.stringify(spans.map((span) => [span.service, span.name, span.kind]))}`);
@@ -143,14 +145,14 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     const answers: number[] = [];
     const spansOf = (traceId: string): ReceivedSpan[] => receiver.spans.filter((span) => span.traceId === traceId);
     // The two services reconnect each on its own: a request's spans from one may still fall in a
-    // failed batch after the other's arrive. Done when one request's whole trace (5 spans) is in.
+    // failed batch after the other's arrive. Done when one request's whole trace (4 spans) is in.
     const traceId = await waitFor('a whole trace reaching the receiver again', 30_000, async () => {
       const { traceparent, traceId: sentId } = newTraceparent();
       sent.push(sentId);
       const response = await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } });
       answers.push(response.status);
       await response.arrayBuffer();
-      return sent.find((id) => spansOf(id).length >= 5);
+      return sent.find((id) => spansOf(id).length >= 4);
     });
     assert.deepEqual(answers.filter((status) => status !== 200), [], 'every call answered meanwhile');
     const spans = spansOf(traceId);
@@ -203,5 +205,21 @@ describe('tracing with OpenTelemetry', { timeout: 10 * 60_000 }, () => {
     await linesOfEach(since, 'the trace exporter works again', 10_000);
     const said = await linesOf(since, 'the trace exporter failed');
     for (const service of ['webapp', 'server'] as const) assert.equal(said[service].length, 1, `${service}: one line while refused and gone, not one per batch: ${said[service].join('\n')}`);
+  });
+
+  it("adds Node's HTTP span above Fastify's when OTEL_NODE_ENABLED_INSTRUMENTATIONS names http", async () => {
+    stack = await stack.update({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,fastify,grpc,pino' });
+    const { traceparent, traceId, parentId } = newTraceparent();
+    assert.equal((await fetch(`${stack.webappUrl}/api/roll`, { headers: { traceparent } })).status, 200);
+    const spans = await traceOf(traceId, 5);
+    const webapp = spans.filter((span) => span.service === 'dice-webapp');
+    const named = (name: string): ReceivedSpan | undefined => webapp.find((span) => span.name === name);
+    assert.deepEqual(
+      webapp.map((span) => `${span.name} ${span.kind}`).sort(),
+      ['GET /api/roll SPAN_KIND_SERVER', 'grpc.api.DiceService/RollDie SPAN_KIND_CLIENT', 'handler - apiRoutes SPAN_KIND_INTERNAL', 'request SPAN_KIND_INTERNAL'],
+    );
+    const http = named('GET /api/roll');
+    assert.equal(http?.parentSpanId, parentId, "Node's HTTP span continues the caller's trace");
+    assert.equal(named('request')?.parentSpanId, http?.spanId, "Fastify's request span is below it");
   });
 });

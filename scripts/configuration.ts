@@ -9,7 +9,7 @@ import { loggingSettings, nodeRuntimeSettings, openTelemetrySettings, type Setti
 import { isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseRouteFile } from '../nginx/routes/route-file.ts';
 import { serverSettings } from '../server/src/config.ts';
-import { webappSettings } from '../webapp/src/config.ts';
+import { webappSettings, webappTracingSettings } from '../webapp/src/config.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -65,9 +65,12 @@ export function edgeSettings(): SettingEntry[] {
   return [...table, ...fromRoutes];
 }
 
+/** The web app's own tracing.ts reads these, by the names OpenTelemetry's Node distributions give them. */
+const tracingEntries: SettingEntry[] = Object.entries(webappTracingSettings).map(([name, setting]) => ({ name, defaultText: setting.defaultText, allowed: 'instrumentation names, comma-separated', meaning: setting.meaning, readBy: 'service' }));
+
 /** Every variable each image reads. */
 export function settingsByService(): Record<ServiceName, SettingEntry[]> {
-  return { server: [...fromTable(serverSettings), ...runtimeEntries()], nginx: edgeSettings(), webapp: [...fromTable(webappSettings), ...runtimeEntries()] };
+  return { server: [...fromTable(serverSettings), ...runtimeEntries()], nginx: edgeSettings(), webapp: [...fromTable(webappSettings), ...tracingEntries, ...runtimeEntries()] };
 }
 
 /** The variables both Node services share, listed once in the docs. */

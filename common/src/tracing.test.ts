@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exportOutageReporter, exporterReason, otlpSignalWanted, tracingWanted } from './tracing.ts';
+import { ConfigError } from './env.ts';
+import { chosenInstrumentations, exportOutageReporter, exporterReason, otlpSignalWanted, tracingWanted } from './tracing.ts';
 
 describe('tracingWanted', () => {
   it('is on only when an OTLP endpoint is named and the SDK is not disabled, as the specification names them', () => {
@@ -10,6 +11,33 @@ describe('tracingWanted', () => {
     assert.equal(tracingWanted({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4317' }), true, 'the traces-only endpoint too');
     assert.equal(tracingWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_SDK_DISABLED: 'TRUE' }), false);
     assert.equal(tracingWanted({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_SDK_DISABLED: 'false' }), true);
+  });
+});
+
+describe('chosenInstrumentations', () => {
+  const names = ['http', 'fastify', 'grpc', 'pino'] as const;
+  const defaults = ['fastify', 'grpc', 'pino'] as const;
+  const chosen = (env: Record<string, string>): string[] => [...chosenInstrumentations(names, defaults, env)].sort();
+
+  it("runs the service's defaults unless OTEL_NODE_ENABLED_INSTRUMENTATIONS lists others", () => {
+    assert.deepEqual(chosen({}), ['fastify', 'grpc', 'pino']);
+    assert.deepEqual(chosen({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: ' ' }), ['fastify', 'grpc', 'pino'], 'compose passes an empty value through');
+    assert.deepEqual(chosen({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http, fastify,grpc,pino' }), ['fastify', 'grpc', 'http', 'pino']);
+    assert.deepEqual(chosen({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'grpc' }), ['grpc'], 'only the ones listed');
+  });
+
+  it('takes OTEL_NODE_DISABLED_INSTRUMENTATIONS away after, so a name in both lists is off', () => {
+    assert.deepEqual(chosen({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pino' }), ['fastify', 'grpc']);
+    assert.deepEqual(chosen({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,grpc', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'grpc' }), ['http']);
+  });
+
+  it('stops on a name the service does not have, naming the variable and the names it has', () => {
+    assert.throws(() => chosen({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,express' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.message, 'OTEL_NODE_ENABLED_INSTRUMENTATIONS names express, which this service does not have: it has http, fastify, grpc, pino');
+      return true;
+    });
+    assert.throws(() => chosen({ OTEL_NODE_DISABLED_INSTRUMENTATIONS: '@opentelemetry/instrumentation-http' }), /^ConfigError: OTEL_NODE_DISABLED_INSTRUMENTATIONS names @opentelemetry\/instrumentation-http/);
   });
 });
 

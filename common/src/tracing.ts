@@ -5,7 +5,7 @@
 // loaded, so tracing off costs nothing. Each service's tracing.ts starts it before anything else
 // loads (node --import), as OpenTelemetry documents for ESM.
 import type { NodeSDKConfiguration } from '@opentelemetry/sdk-node';
-import type { Env } from './env.ts';
+import { ConfigError, type Env } from './env.ts';
 
 /** Whether the environment asks for traces. */
 export function tracingWanted(env: Env = process.env): boolean {
@@ -26,6 +26,26 @@ export function otlpSignalWanted(signal: 'metrics' | 'logs', env: Env = process.
     .map((name) => name.trim().toLowerCase())
     .filter(Boolean);
   return exporters.length > 0 && !exporters.includes('none');
+}
+
+/**
+ * The instrumentations a service runs, chosen as OpenTelemetry's Node distributions choose them:
+ * OTEL_NODE_ENABLED_INSTRUMENTATIONS lists the ones to run (unset: the service's defaults), then
+ * OTEL_NODE_DISABLED_INSTRUMENTATIONS takes some away; names are the packages' without
+ * `@opentelemetry/instrumentation-`. A name the service does not have stops it (ConfigError).
+ */
+export function chosenInstrumentations<Name extends string>(names: readonly Name[], defaults: readonly Name[], env: Env = process.env): Set<Name> {
+  const list = (variable: string): Name[] | undefined => {
+    const text = env[variable]?.trim();
+    if (!text) return undefined;
+    const listed = text.split(',').map((name) => name.trim()).filter(Boolean);
+    const unknown = listed.filter((name) => !(names as readonly string[]).includes(name));
+    if (unknown.length > 0) throw new ConfigError(`${variable} names ${unknown.join(', ')}, which this service does not have: it has ${names.join(', ')}`);
+    return listed as Name[];
+  };
+  const chosen = new Set(list('OTEL_NODE_ENABLED_INSTRUMENTATIONS') ?? defaults);
+  for (const name of list('OTEL_NODE_DISABLED_INSTRUMENTATIONS') ?? []) chosen.delete(name);
+  return chosen;
 }
 
 let stopSdk: (() => Promise<void>) | undefined;

@@ -1,4 +1,5 @@
-import { choiceSetting, integerSetting, loggingSettings, readSettings, requiredSetting, textSetting, type Env, type LogLevel } from '@dice/common';
+import { choiceSetting, integerSetting, loggingSettings, readSettings, requiredSetting, textSetting, type Env, type LogLevel, type RuntimeSetting } from '@dice/common';
+import { webappInstrumentations } from './instrumentations.ts';
 
 /**
  * Every environment variable the web app reads, declared once: readers, defaults and
@@ -24,6 +25,15 @@ export const webappSettings = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: integerSetting(72_000, 1, 600_000, 'An idle keep-alive connection is kept this long.'),
   ...loggingSettings,
 } as const;
+
+/** What the web app's tracing.ts reads besides the OpenTelemetry variables both services pass to the SDK. */
+export const webappTracingSettings: Readonly<Record<string, RuntimeSetting>> = {
+  OTEL_NODE_ENABLED_INSTRUMENTATIONS: {
+    defaultText: webappInstrumentations.defaults.join(','),
+    meaning: `With tracing on, the instrumentations the web app runs, of ${webappInstrumentations.names.map((name) => `\`${name}\``).join(', ')}; \`http\` adds Node's HTTP span above Fastify's server span, at a cost per request (docs/tracing.md).`,
+  },
+  OTEL_NODE_DISABLED_INSTRUMENTATIONS: { defaultText: '', meaning: 'With tracing on, instrumentations taken away from those OTEL_NODE_ENABLED_INSTRUMENTATIONS names.' },
+};
 
 /** Server-side timeouts for the HTTP port, in milliseconds (WebappConfig.httpTimeouts). */
 export interface HttpTimeouts {
