@@ -55,6 +55,13 @@ const peerOverrides: Record<NonNullable<StackSettings['serverPeer']>, string[]> 
  * and are read again after each change of settings, since recreated containers get new ports.
  */
 export class BenchStack {
+  /** The compose project: stacks with different names run side by side (scenario 12). */
+  private readonly projectName: string;
+
+  constructor(projectName = 'dice-bench') {
+    this.projectName = projectName;
+  }
+
   private stack: Stack | undefined;
   private settings: StackSettings | undefined;
   /** Where the services send their spans while tracing is on: counted, not kept. */
@@ -100,11 +107,27 @@ export class BenchStack {
     }
     if (settings.traceRatio !== undefined) this.receiver ??= await startOtlpReceiver(dockerHostGatewayAddress(), { keepSpans: false });
     const overrides = ['bench/compose.bench.yml', ...peerOverrides[settings.serverPeer ?? 'project'], ...(settings.traceRatio === undefined ? [] : ['e2e/compose.tracing.yml']), ...(settings.edge === 'baseline' ? ['bench/compose.bench-edge-baseline.yml'] : [])];
-    this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides, projectName: 'dice-bench' });
+    this.stack = this.stack ? await this.stack.update(this.env(settings)) : await startStack({ env: this.env(settings), overrides, projectName: this.projectName });
     this.settings = settings;
   }
 
+  private paused = false;
+
+  /** Freezes every container (docker compose pause): a stack waiting its turn costs the machine nothing, health checks included. */
+  async pause(): Promise<void> {
+    await this.running.compose('pause');
+    this.paused = true;
+  }
+
+  async unpause(): Promise<void> {
+    if (!this.paused) return;
+    await this.running.compose('unpause');
+    this.paused = false;
+  }
+
   async down(): Promise<void> {
+    // A frozen container would not see the SIGTERM that stops it.
+    await this.unpause().catch(() => {});
     await this.stack?.down();
     await this.receiver?.stop();
   }

@@ -17,6 +17,8 @@ const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const seconds = Number(process.env['BENCH_SECONDS'] ?? 4);
 const warmupSeconds = Number(process.env['BENCH_WARMUP_SECONDS'] ?? 2);
 const benchOnly = process.env['BENCH_ONLY'];
+// Scenario 12 compares small differences: more, shorter-spaced rounds than the others.
+const tracingRounds = Number(process.env['BENCH_TRACING_ROUNDS'] ?? 10);
 // The edge scenario 13 compares the rendered routes with: the last revision before routes.yaml.
 const baselineEdgeRevision = process.env['BENCH_BASELINE_EDGE'] ?? '0049958';
 
@@ -48,10 +50,10 @@ function grpcLoad(options: Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'> | ((
   };
 }
 
-function httpLoad(path: string, connections: number, overallRate?: number): Load {
+function httpLoad(path: string, connections: number, overallRate?: number, on: BenchStack = stack): Load {
   return async (durationSeconds) => {
     const cpuBefore = process.cpuUsage();
-    const result = await autocannon({ url: `${stack.webappUrl()}${path}`, connections, duration: durationSeconds, ...(overallRate ? { overallRate } : {}) });
+    const result = await autocannon({ url: `${on.webappUrl()}${path}`, connections, duration: durationSeconds, ...(overallRate ? { overallRate } : {}) });
     const cpu = process.cpuUsage(cpuBefore);
     const errors: Record<string, number> = {};
     if (result.non2xx) errors['non-2xx'] = result.non2xx;
@@ -102,35 +104,56 @@ async function clientConnectionsSince(since: string): Promise<number> {
   return ids.size;
 }
 
+type MeasuredRound = RoundOutcome & { cpu: Record<string, number>; rss: number };
+type ContainerIds = Record<Measured, string[]>;
+
+const containerIds = async (on: BenchStack): Promise<ContainerIds> => ({ server: await on.containers('server'), nginx: await on.containers('nginx'), webapp: await on.containers('webapp') });
+
+/** One round of load: its outcome, the cores each group used meanwhile and the server's RSS. */
+async function measureRound(ids: ContainerIds, load: Load): Promise<MeasuredRound> {
+  const before = await cpuOf(ids);
+  const startedAt = performance.now();
+  const outcome = await load(seconds);
+  const elapsed = (performance.now() - startedAt) / 1000;
+  const after = await cpuOf(ids);
+  const rss = Math.max(...(await Promise.all(ids.server.map(containerRssMb))));
+  const cores = (seconds: number): number => Math.round((seconds / elapsed) * 100) / 100;
+  const cpu: Record<string, number> = Object.fromEntries((['nginx', 'server', 'webapp', 'docker'] as const).map((name) => [name, cores(after[name] - before[name])]));
+  cpu['load tool'] = cores(outcome.loadToolCpu);
+  const attributed = (['nginx', 'server', 'webapp', 'docker'] as const).reduce((sum, name) => sum + (after[name] - before[name]), outcome.loadToolCpu);
+  cpu['rest'] = cores(Math.max(0, after.machine - before.machine - attributed));
+  process.stdout.write(`${outcome.rate}/s `);
+  return { ...outcome, cpu, rss };
+}
+
+/** Rounds of one variant as one result: the median round's figures (or the rounds' means), errors summed, every round's rate. */
+function variantResult(scenario: string, variant: string, measured: MeasuredRound[], summary: 'median' | 'mean' = 'median'): VariantResult {
+  const median = medianRound(measured);
+  const errors: Record<string, number> = {};
+  for (const round of measured) for (const [code, count] of Object.entries(round.errors)) errors[code] = (errors[code] ?? 0) + count;
+  const average = (of: (round: MeasuredRound) => number): number => measured.reduce((sum, round) => sum + of(round), 0) / measured.length;
+  const figures =
+    summary === 'median'
+      ? { rate: median.rate, p50: median.p50, p90: median.p90, p99: median.p99, cpu: median.cpu }
+      : { rate: Math.round(average((round) => round.rate)), p50: average((round) => round.p50), p90: average((round) => round.p90), p99: average((round) => round.p99), cpu: Object.fromEntries(Object.keys(median.cpu).map((name) => [name, Math.round(average((round) => round.cpu[name] ?? 0) * 100) / 100])) };
+  return { scenario, variant, ...figures, errors, serverRssMb: Math.max(...measured.map((m) => m.rss)), extra: median.extra, rounds: measured.map((m) => m.rate) };
+}
+
 async function measure(scenario: string, variant: string, settings: StackSettings, load: Load, options: { countConnections?: boolean; rounds?: number } = {}): Promise<VariantResult> {
   process.stdout.write(`${scenario} / ${variant}: `);
   await stack.configure(settings);
   if (warmupSeconds > 0) await load(warmupSeconds);
-  const ids = { server: await stack.containers('server'), nginx: await stack.containers('nginx'), webapp: await stack.containers('webapp') };
-  const measured: (RoundOutcome & { cpu: Record<string, number>; rss: number })[] = [];
+  const ids = await containerIds(stack);
+  const measured: MeasuredRound[] = [];
   for (let round = 0; round < (options.rounds ?? rounds); round++) {
     const since = new Date().toISOString();
-    const before = await cpuOf(ids);
-    const startedAt = performance.now();
-    const outcome = await load(seconds);
-    const elapsed = (performance.now() - startedAt) / 1000;
-    const after = await cpuOf(ids);
-    const rss = Math.max(...(await Promise.all(ids.server.map(containerRssMb))));
+    const outcome = await measureRound(ids, load);
     // The RSS target is about the shipped server settings; scenario 9 changes them on purpose.
-    if (settings.serverNodeOptions === undefined) largestServerRss = Math.max(largestServerRss, rss);
-    const cores = (seconds: number): number => Math.round((seconds / elapsed) * 100) / 100;
-    const cpu: Record<string, number> = Object.fromEntries((['nginx', 'server', 'webapp', 'docker'] as const).map((name) => [name, cores(after[name] - before[name])]));
-    cpu['load tool'] = cores(outcome.loadToolCpu);
-    const attributed = (['nginx', 'server', 'webapp', 'docker'] as const).reduce((sum, name) => sum + (after[name] - before[name]), outcome.loadToolCpu);
-    cpu['rest'] = cores(Math.max(0, after.machine - before.machine - attributed));
+    if (settings.serverNodeOptions === undefined) largestServerRss = Math.max(largestServerRss, outcome.rss);
     if (options.countConnections) outcome.extra['client connections'] = await clientConnectionsSince(since);
-    measured.push({ ...outcome, cpu, rss });
-    process.stdout.write(`${outcome.rate}/s `);
+    measured.push(outcome);
   }
-  const median = medianRound(measured);
-  const errors: Record<string, number> = {};
-  for (const round of measured) for (const [code, count] of Object.entries(round.errors)) errors[code] = (errors[code] ?? 0) + count;
-  const result: VariantResult = { scenario, variant, rate: median.rate, p50: median.p50, p90: median.p90, p99: median.p99, errors, cpu: median.cpu, serverRssMb: Math.max(...measured.map((m) => m.rss)), extra: median.extra, rounds: measured.map((m) => m.rate) };
+  const result = variantResult(scenario, variant, measured);
   results.push(result);
   process.stdout.write('\n');
   return result;
@@ -149,7 +172,7 @@ const questions: Record<string, string> = {
   '9. Server memory': 'Through nginx as in 1: the server with the shipped NODE_OPTIONS (--max-semi-space-size=4) and with V8\'s defaults, which size the young generation from the host\'s memory.',
   '8. 10,000 calls on one channel': 'One grpc-js channel through nginx, 32 in flight, retries off, 10,000 calls per round.',
   '13. Two backends behind one edge': 'RollDie of the dice server and echo.v1.Echo/Unary of the Go backend (backends/go, 16-byte payload), each straight over h2c and through the edge (32 in flight, 2 channels): the edge priced per backend, in calls/s and in nginx CPU per call. RollDie with EDGE_ACCESS_POLICY naming the caller (its certificate read by njs on every call), and through the edge as it was before routes.yaml (BENCH_BASELINE_EDGE, one location per service): each run twice, alternating with runs of the shipped edge, compared by their means.',
-  '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1; off, 1 %, every call, then backwards, compared by the means of the two runs of each.',
+  '12. Tracing': 'RollDie through nginx as in 1, and GET /api/roll as in 3, with tracing off (shipped), and on (OTLP/gRPC to a receiver of the bench\'s own on this machine, e2e/compose.tracing.yml: batches every 200 ms) with parentbased_traceidratio at 0.01 and at 1. Three stacks side by side, one per mode, each paused while it waits; each round loads each in turn (the order turning every round), BENCH_TRACING_ROUNDS rounds (10): each mode is the mean of its rounds, each ratio the median of the rounds\' ratios, so the machine\'s drift falls on all modes alike. The CPU per call of the web app and the server says what tracing costs each.',
 };
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
@@ -192,8 +215,8 @@ async function linesLost(total: number): Promise<{ nginx: number; server: number
 try {
   await stack.configure(shipped);
   // Addresses are read when each load starts: a change of settings can move the published ports.
-  const viaEdge = () => ({ target: stack.edgeAddress(), tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 });
-  const throughEdge = (extra: Partial<Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'>> = {}) => grpcLoad(async () => ({ ...viaEdge(), ...extra }));
+  const viaEdge = (on: BenchStack) => ({ target: on.edgeAddress(), tls: tlsFor(ecdsa), mode: 'shared' as const, concurrency: 32, connections: 2 });
+  const throughEdge = (extra: Partial<Omit<GrpcLoadOptions, 'durationMs' | 'warmupMs'>> = {}, on: BenchStack = stack) => grpcLoad(async () => ({ ...viaEdge(on), ...extra }));
 
   const targets: Target[] = [];
   // BENCH_ONLY=12 runs the tracing scenario alone (its report names only it).
@@ -317,30 +340,68 @@ try {
 
   if (benchOnly === undefined || benchOnly === '12') {
     const s12 = '12. Tracing';
-    // Off, 1 % and every call, then the same backwards (A B C C B A), so the machine's drift falls
-    // on each alike; each variant is the mean of its two runs.
+    // One stack per mode, side by side (each its own compose project, paused but while loaded, so
+    // the waiting ones and their health checks cost nothing): the load goes to each in turn for one
+    // round, round after round, the order turning each time, so the machine's drift falls on all
+    // three alike. A mode's result is the mean of its rounds; a ratio is the median of the rounds'
+    // ratios, each taken between rounds seconds apart.
     const modes = [
       { name: 'tracing off (shipped)', settings: shipped },
       { name: 'tracing on, 1 % sampled', settings: { ...shipped, traceRatio: 0.01 } },
       { name: 'tracing on, every call sampled', settings: { ...shipped, traceRatio: 1 } },
-    ];
-    const runs = new Map<string, VariantResult[]>();
-    for (const mode of [...modes, ...[...modes].reverse()]) {
-      for (const [call, load] of [['RollDie', throughEdge()], ['/api/roll', httpLoad('/api/roll', 16)]] as const) {
-        const key = `${call}, ${mode.name}`;
-        runs.set(key, [...(runs.get(key) ?? []), await measure(s12, `${key} (run ${(runs.get(key)?.length ?? 0) + 1})`, mode.settings, load)]);
+    ].map((mode, index) => ({ ...mode, stack: new BenchStack(`dice-bench-tracing-${index}`) }));
+    try {
+      const calls = [
+        { call: 'RollDie', load: (on: BenchStack) => throughEdge({}, on) },
+        { call: '/api/roll', load: (on: BenchStack) => httpLoad('/api/roll', 16, undefined, on) },
+      ];
+      const byMode = new Map<string, MeasuredRound[]>();
+      await stack.pause();
+      for (const mode of modes) {
+        await mode.stack.configure(mode.settings);
+        for (const { load } of calls) if (warmupSeconds > 0) await load(mode.stack)(warmupSeconds);
+        await mode.stack.pause();
       }
+      const ids = await Promise.all(modes.map((mode) => containerIds(mode.stack)));
+      for (let round = 0; round < tracingRounds; round++) {
+        process.stdout.write(`${s12} / round ${round + 1} of ${tracingRounds}: `);
+        for (const { call, load } of calls) {
+          for (let turn = 0; turn < modes.length; turn++) {
+            const index = (round + turn) % modes.length;
+            const mode = modes[index] as (typeof modes)[number];
+            const key = `${call}, ${mode.name}`;
+            await mode.stack.unpause();
+            byMode.set(key, [...(byMode.get(key) ?? []), await measureRound(ids[index] as ContainerIds, load(mode.stack))]);
+            await mode.stack.pause();
+          }
+        }
+        process.stdout.write('\n');
+      }
+      process.stdout.write(`spans the receivers were sent: ${modes.reduce((sum, mode) => sum + mode.stack.spansReceived(), 0)}\n`);
+      const roundsOf = (call: string, index: number): MeasuredRound[] => byMode.get(`${call}, ${modes[index]?.name}`) ?? [];
+      for (const { call } of calls) for (const [index, mode] of modes.entries()) results.push(variantResult(s12, `${call}, ${mode.name} (mean of ${tracingRounds} rounds)`, roundsOf(call, index), 'mean'));
+      /** The median of the rounds' ratios of one mode to tracing off, and what each costs the web app and the server per call. */
+      const against = (call: string, index: number): { value: number; limitedBy: string } => {
+        const on = roundsOf(call, index);
+        const off = roundsOf(call, 0);
+        const ratios = on.map((round, i) => round.rate / (off[i]?.rate ?? NaN)).sort((a, b) => a - b);
+        const middle = ratios.length % 2 === 1 ? (ratios[(ratios.length - 1) / 2] as number) : ((ratios[ratios.length / 2 - 1] as number) + (ratios[ratios.length / 2] as number)) / 2;
+        const micros = (rounds: MeasuredRound[], group: string): number => Math.round((rounds.reduce((sum, round) => sum + (round.cpu[group] ?? 0) / Math.max(1, round.rate), 0) / rounds.length) * 1e6);
+        return {
+          value: Math.round(middle * 100) / 100,
+          limitedBy: `rounds' ratios ${(ratios[0] ?? 0).toFixed(2)}–${(ratios[ratios.length - 1] ?? 0).toFixed(2)}; CPU per call: web app ${micros(on, 'webapp')} against ${micros(off, 'webapp')} µs, server ${micros(on, 'server')} against ${micros(off, 'server')} µs`,
+        };
+      };
+      targets.push(
+        { name: 'RollDie: tracing on, 1 % sampled vs off', ...against('RollDie', 1), goal: 0.95, atLeast: true, unit: '×' },
+        { name: 'RollDie: tracing on, every call sampled vs off', ...against('RollDie', 2), goal: 0.8, atLeast: true, unit: '×' },
+        { name: '/api/roll: tracing on, 1 % sampled vs off', ...against('/api/roll', 1), goal: 0.95, atLeast: true, unit: '×' },
+        { name: '/api/roll: tracing on, every request sampled vs off', ...against('/api/roll', 2), goal: 0.8, atLeast: true, unit: '×' },
+      );
+    } finally {
+      for (const mode of modes) await mode.stack.down();
+      await stack.unpause();
     }
-    process.stdout.write(`spans the receiver was sent: ${stack.spansReceived()}\n`);
-    const meanOf = (key: string): VariantResult => mean(runs.get(key) ?? []);
-    const [tracedEdge, tracedEdgeSome, tracedEdgeAll] = modes.map((mode) => meanOf(`RollDie, ${mode.name}`)) as [VariantResult, VariantResult, VariantResult];
-    const [tracedApi, tracedApiSome, tracedApiAll] = modes.map((mode) => meanOf(`/api/roll, ${mode.name}`)) as [VariantResult, VariantResult, VariantResult];
-    targets.push(
-      { name: 'RollDie: tracing on, 1 % sampled vs off', value: ratio(tracedEdgeSome.rate, tracedEdge.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: spread(tracedEdgeSome, tracedEdge) },
-      { name: 'RollDie: tracing on, every call sampled vs off', value: ratio(tracedEdgeAll.rate, tracedEdge.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedEdgeAll, tracedEdge)}; the receiver decodes every span on the same cores` },
-      { name: '/api/roll: tracing on, 1 % sampled vs off', value: ratio(tracedApiSome.rate, tracedApi.rate), goal: 0.95, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiSome, tracedApi)}; the web app's HTTP, Fastify, gRPC and pino instrumentations run on every request, sampled or not (docs/tracing.md)` },
-      { name: '/api/roll: tracing on, every request sampled vs off', value: ratio(tracedApiAll.rate, tracedApi.rate), goal: 0.8, atLeast: true, unit: '×', limitedBy: `${spread(tracedApiAll, tracedApi)}; the web app's four instrumentations, and the receiver on the same cores` },
-    );
   }
 
   const [server] = await stack.containers('server');
