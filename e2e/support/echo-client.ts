@@ -102,7 +102,8 @@ export interface StatusDetails {
 export function statusDetails(trailers: grpc.Metadata | undefined): StatusDetails | undefined {
   const [encoded] = trailers?.get('grpc-status-details-bin') ?? [];
   if (!Buffer.isBuffer(encoded)) return undefined;
-  const status = statusTypes.lookupType('google.rpc.Status').toObject(statusTypes.lookupType('google.rpc.Status').decode(encoded), { defaults: true }) as { code: number; message: string; details: { typeUrl: string; value: Uint8Array }[] };
+  const statusType = statusTypes.lookupType('google.rpc.Status');
+  const status = statusType.toObject(statusType.decode(encoded), { defaults: true }) as { code: number; message: string; details: { typeUrl: string; value: Uint8Array }[] };
   const errorInfo = statusTypes.lookupType('google.rpc.ErrorInfo');
   return {
     code: status.code,
